@@ -1,0 +1,187 @@
+// Sample backend data in the shape of the API contract, and a fake backend
+// that serves it through the wx mock.
+
+const { jsonError } = require('./wx-mock')
+
+// Computed here from GB 32100-2015 directly rather than with utils/validators,
+// so a bug in the validator cannot also bless the test data.
+function withCheckChar(first17) {
+  const alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY'
+  const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+  const sum = first17.split('').reduce((acc, ch, i) => acc + alphabet.indexOf(ch) * weights[i], 0)
+  return first17 + alphabet[(31 - (sum % 31)) % 31]
+}
+
+const VALID_CREDIT_CODE = withCheckChar('91350100M000100Y4')
+
+const DEPARTMENTS = [
+  { code: 'amr', name: '市市场监督管理局', short_name: '市场监管' },
+  { code: 'hrss', name: '市人力资源和社会保障局', short_name: '人社' },
+  { code: 'tax', name: '国家税务总局市税务局', short_name: '税务' },
+]
+
+const INDUSTRIES = [
+  {
+    code: '65',
+    name: '软件和信息技术服务业',
+    group_code: 'software',
+    group_label: '软件和信息技术服务业',
+    indicators: ['employees', 'revenue'],
+  },
+  {
+    code: '47',
+    name: '房屋建筑业',
+    group_code: 'construction',
+    group_label: '建筑业',
+    indicators: ['revenue', 'assets'],
+  },
+  {
+    code: '51',
+    name: '批发业',
+    group_code: 'wholesale',
+    group_label: '批发业',
+    indicators: ['employees', 'revenue'],
+  },
+]
+
+function department(code) {
+  return DEPARTMENTS.find((d) => d.code === code)
+}
+
+function listItem(overrides) {
+  return {
+    id: 1,
+    code: 'SC-001',
+    name: '营业执照核发（个体工商户）',
+    item_type: 'administrative_license',
+    department: department('amr'),
+    stage: 'start',
+    statutory_days: 15,
+    committed_days: 3,
+    online_available: true,
+    summary: '新开店铺、个体户办理营业执照',
+    ...overrides,
+  }
+}
+
+const CATALOGUE = [
+  listItem({ id: 1 }),
+  listItem({
+    id: 2,
+    code: 'RS-010',
+    name: '单位参保登记',
+    department: department('hrss'),
+    stage: 'start',
+    statutory_days: 10,
+    committed_days: 1,
+    online_available: false,
+    summary: '新成立企业为员工办理社保',
+  }),
+  listItem({
+    id: 3,
+    code: 'SW-003',
+    name: '注销税务登记',
+    department: department('tax'),
+    stage: 'close',
+    statutory_days: 20,
+    committed_days: 5,
+    online_available: true,
+    summary: '企业注销前结清税款',
+  }),
+]
+
+function detailOf(item) {
+  return {
+    ...item,
+    implementing_body: '市市场监督管理局登记注册处',
+    legal_basis: '《中华人民共和国市场主体登记管理条例》第三条',
+    materials: [
+      { name: '登记申请书', required: true, form: 'original', count: 1, notes: '经营者本人签字' },
+      { name: '经营者身份证明', required: true, form: 'copy', count: 1, notes: '' },
+      { name: '经营场所使用证明', required: false, form: 'electronic', count: 2, notes: '租房合同或房产证' },
+    ],
+    steps: [
+      { name: '申请', description: '网上或窗口提交材料' },
+      { name: '受理', description: '材料齐全当场受理' },
+      { name: '发证', description: '审核通过后发放执照' },
+    ],
+    fees: '不收费',
+    online_url: 'https://zwfw.example.gov.cn/item/1',
+    offline_location: '市民中心二楼 A 区 12-15 号窗口',
+    faq: [{ q: '可以委托他人办理吗？', a: '可以，需提供委托书和受托人身份证明。' }],
+  }
+}
+
+const OWNER = { id: 7, kind: 'wechat', role: 'enterprise_owner', enterprise_id: 42, display_name: '微信用户' }
+const VISITOR = { id: 7, kind: 'wechat', role: 'visitor', enterprise_id: null, display_name: '微信用户' }
+
+function enterprise(overrides) {
+  return {
+    id: 42,
+    credit_code: VALID_CREDIT_CODE,
+    name: '福州小桥软件有限公司',
+    industry_code: '65',
+    region_code: '350102',
+    employees: 8,
+    revenue: 30,
+    founded_on: '2019-05-20',
+    contact_phone: '13812341234',
+    size_class: 'micro',
+    size: {
+      label: '微型',
+      group_label: '软件和信息技术服务业',
+      rule_version: 'MIIT-2011-300',
+      inputs: { employees: 8, revenue: 30 },
+      basis: '从业人员8人、营业收入30万元，符合软件和信息技术服务业微型企业标准（从业人员10人以下或营业收入50万元以下）',
+    },
+    ...overrides,
+  }
+}
+
+/**
+ * Install a backend that answers login, /me, reference data and the catalogue.
+ * Returns a small handle so tests can change the current user.
+ */
+function installBackend(wx, { user = VISITOR } = {}) {
+  const state = { user, tokensIssued: 0 }
+  wx.on('POST', '/api/v1/auth/wechat-login', (req) => {
+    if (!req.data || !req.data.code) return jsonError(401, 'invalid_code', '微信登录凭证无效')
+    state.tokensIssued += 1
+    return { status: 200, body: { token: `token-${state.tokensIssued}`, user: state.user } }
+  })
+  wx.on('GET', '/api/v1/me', () => ({ status: 200, body: state.user }))
+  wx.on('GET', '/api/v1/departments', { status: 200, body: { items: DEPARTMENTS } })
+  wx.on('GET', '/api/v1/reference/industries', { status: 200, body: { items: INDUSTRIES } })
+  wx.on('GET', '/api/v1/service-items', (req) => {
+    const q = req.query.q || ''
+    const page = Number(req.query.page || 1)
+    const size = Number(req.query.page_size || 20)
+    const matches = CATALOGUE.filter((item) => (!q || item.name.includes(q) || item.summary.includes(q))
+      && (!req.query.department || item.department.code === req.query.department)
+      && (!req.query.stage || item.stage === req.query.stage))
+    return {
+      status: 200,
+      body: { items: matches.slice((page - 1) * size, page * size), total: matches.length, page, page_size: size },
+    }
+  })
+  wx.on('GET', /^\/api\/v1\/service-items\/\d+$/, (req) => {
+    const id = Number(req.path.split('/').pop())
+    const item = CATALOGUE.find((i) => i.id === id)
+    return item ? { status: 200, body: detailOf(item) } : jsonError(404, 'not_found', '事项不存在或已下线')
+  })
+  return state
+}
+
+module.exports = {
+  withCheckChar,
+  VALID_CREDIT_CODE,
+  DEPARTMENTS,
+  INDUSTRIES,
+  CATALOGUE,
+  OWNER,
+  VISITOR,
+  listItem,
+  detailOf,
+  enterprise,
+  installBackend,
+}

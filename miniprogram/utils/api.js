@@ -1,0 +1,78 @@
+// Every backend operation the mini-program calls, written as OpenAPI path
+// templates. Keeping them in one table lets tests/contract.test.js check the
+// whole client against the server's OpenAPI document in one pass.
+//
+// auth: false   -> public catalogue data; we never make the user wait for a
+//                  WeChat login just to browse.
+// query / body  -> the parameter and field names we send, checked against the
+//                  server's schema by the contract test so a rename on either
+//                  side is caught before release.
+
+const ENTERPRISE_FIELDS = [
+  'credit_code',
+  'name',
+  'industry_code',
+  'region_code',
+  'employees',
+  'revenue',
+  'assets',
+  'founded_on',
+  'contact_phone',
+]
+
+const API = {
+  wechatLogin: { method: 'POST', path: '/api/v1/auth/wechat-login', auth: false, body: ['code'] },
+  me: { method: 'GET', path: '/api/v1/me' },
+  departments: { method: 'GET', path: '/api/v1/departments', auth: false },
+  industries: { method: 'GET', path: '/api/v1/reference/industries', auth: false },
+  serviceItems: {
+    method: 'GET',
+    path: '/api/v1/service-items',
+    auth: false,
+    query: ['q', 'department', 'stage', 'page', 'page_size'],
+  },
+  serviceItemDetail: { method: 'GET', path: '/api/v1/service-items/{id}', auth: false },
+  createEnterprise: { method: 'POST', path: '/api/v1/enterprises', body: ENTERPRISE_FIELDS },
+  enterpriseDetail: { method: 'GET', path: '/api/v1/enterprises/{id}' },
+  updateEnterprise: { method: 'PUT', path: '/api/v1/enterprises/{id}', body: ENTERPRISE_FIELDS },
+  joinEnterprise: { method: 'POST', path: '/api/v1/enterprises/join', body: ['code'] },
+}
+
+/**
+ * Fill an OpenAPI path template: buildPath('/a/{id}', {id: 7}) -> '/a/7'.
+ * A missing parameter throws instead of producing '/a/undefined', which the
+ * server would answer with a confusing 404.
+ */
+function buildPath(template, params) {
+  const values = params || {}
+  return template.replace(/\{([A-Za-z0-9_]+)\}/g, (whole, name) => {
+    const value = values[name]
+    if (value === undefined || value === null || value === '') {
+      throw new Error(`missing path parameter "${name}" for ${template}`)
+    }
+    return encodeURIComponent(String(value))
+  })
+}
+
+/**
+ * Serialise a query object. Empty values are dropped so "全部" filters are
+ * simply absent rather than sent as department= (which the server would treat
+ * as a filter for an empty code).
+ */
+function buildQuery(query) {
+  if (!query) return ''
+  const parts = []
+  Object.keys(query).forEach((key) => {
+    const value = query[key]
+    if (value === undefined || value === null || value === '') return
+    parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`)
+  })
+  return parts.length ? `?${parts.join('&')}` : ''
+}
+
+module.exports = {
+  API,
+  ENTERPRISE_FIELDS,
+  buildPath,
+  buildQuery,
+}

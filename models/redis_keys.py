@@ -1,0 +1,54 @@
+"""Every Redis key the product uses, built in one place, namespaced, each with a TTL.
+
+Redis is our second store (sessions, rate limits, the WeChat access token, locks,
+streams), so its key names live beside the tables. Nothing else formats a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# TTLs in seconds. Sessions slide: the TTL is renewed on every request.
+STAFF_SESSION_TTL = 30 * 60
+WECHAT_SESSION_TTL = 7 * 24 * 3600
+ACCESS_TOKEN_LOCK_TTL = 15
+CALLBACK_NONCE_TTL = 600
+CATALOGUE_VERSION_TTL = 30 * 24 * 3600
+RATE_WINDOW_TTL = 120
+SCHEDULER_LOCK_TTL = 300
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "sz"
+
+    def _k(self, *parts: object) -> str:
+        return ":".join([self.prefix, *map(str, parts)])
+
+    def session(self, token_digest: str) -> str:
+        return self._k("session", token_digest)
+
+    def user_sessions(self, user_id: int) -> str:
+        """Set of a user's session digests, so a role change or lock revokes them all."""
+        return self._k("user-sessions", user_id)
+
+    def access_token(self, appid: str) -> str:
+        return self._k("wechat", "access-token", appid)
+
+    def access_token_lock(self, appid: str) -> str:
+        return self._k("wechat", "access-token-lock", appid)
+
+    def callback_nonce(self, nonce: str) -> str:
+        return self._k("wechat", "nonce", nonce)
+
+    def catalogue_version(self) -> str:
+        return self._k("catalogue", "version")
+
+    def rate(self, bucket: str, subject: str) -> str:
+        return self._k("rate", bucket, subject)
+
+    def scheduler_lock(self, job: str) -> str:
+        return self._k("scheduler", job)
+
+    def pattern(self) -> str:
+        return self._k("*")

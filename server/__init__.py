@@ -1,0 +1,1 @@
+"""Composition root: settings, the app factory, middlewares, routes, CLI, scheduler."""

@@ -1,0 +1,92 @@
+"""The one app factory. One cleanup context per resource, in dependency order:
+database → Redis → HTTP client and WeChat gateway → search warm-up → background jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from handlers.appkeys import BACKGROUND, RUNTIME, SANDBOX, SETTINGS
+from models.redis_keys import Keys
+from server import db, scheduler
+from server.middlewares import errors, request_context
+from server.routes import setup_routes
+from server.settings import Settings
+from services.crypto import FieldCipher
+from services.runtime import Runtime
+from services.service_items import text
+from wechat.gateway import WeChatGateway
+
+log = structlog.get_logger("server")
+
+
+def make_redis(url: str):
+    """``memory://`` gives the in-process substitute (fakeredis): one process only."""
+    if url.startswith("memory://"):
+        import fakeredis
+
+        return fakeredis.FakeAsyncRedis()
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url, health_check_interval=30, socket_timeout=5, socket_connect_timeout=3)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    await db.init_db(app[SETTINGS].database_url)
+    yield
+    await db.close_db()
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    redis = app[RUNTIME].redis if app[RUNTIME].redis is not None else make_redis(settings.redis_url)
+    app[RUNTIME].redis = redis
+    yield
+    await redis.aclose()
+
+
+async def _wechat(app: web.Application) -> AsyncIterator[None]:
+    s, rt = app[SETTINGS], app[RUNTIME]
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=300))
+    rt.gateway = WeChatGateway(base_url=s.wechat_base(), http=http, redis=rt.redis, keys=rt.keys,
+                               appid=s.wechat_appid, secret=s.wechat_secret.get_secret_value(),
+                               mp_appid=s.wechat_mp_appid, mp_secret=s.wechat_mp_secret.get_secret_value())
+    yield
+    await http.close()
+
+
+async def _search_warm_up(app: web.Application) -> AsyncIterator[None]:
+    # jieba loads its dictionary lazily (about a second): do it before the first request.
+    await asyncio.to_thread(text.warm_up)
+    yield
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    tasks: list[asyncio.Task] = []
+    if app[SETTINGS].run_background:
+        tasks.append(asyncio.create_task(scheduler.run_forever(app[RUNTIME]), name="scheduler"))
+    app[BACKGROUND] = tasks
+    yield
+    for task in tasks:
+        await scheduler.stop(task)
+
+
+def create_app(settings: Settings | None = None, *, redis=None) -> web.Application:
+    settings = settings or Settings()
+    app = web.Application(middlewares=[request_context, errors], client_max_size=settings.max_upload_bytes)
+    app[SETTINGS] = settings
+    app[RUNTIME] = Runtime(settings=settings, redis=redis, keys=Keys(settings.redis_prefix),
+                           cipher=FieldCipher(settings.field_encryption_key.get_secret_value()))
+    app.cleanup_ctx.extend([_database, _redis, _wechat, _search_warm_up, _background])
+    setup_routes(app)
+    if settings.wechat_mode == "sandbox" and not settings.wechat_api_base:
+        from wechat.sandbox import create_sandbox_app
+
+        sandbox = create_sandbox_app()
+        app[SANDBOX] = sandbox
+        app.add_subapp("/wechat-sandbox", sandbox)
+    return app

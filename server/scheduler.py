@@ -1,0 +1,57 @@
+"""Periodic jobs, run by whichever process holds the job's Redis lock.
+
+Every API or worker process may run the scheduler; the lock makes each run happen
+once per period across the deployment. Jobs are idempotent, so a run repeated
+after a crash does no harm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from services import audit
+from services.runtime import Runtime
+
+log = structlog.get_logger("scheduler")
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class Job:
+    name: str
+    every_seconds: int
+    run: Callable[[Runtime], Awaitable[object]]
+
+
+async def _purge_audit(rt: Runtime) -> int:
+    return await audit.purge_expired(retention_days=rt.settings.audit_retention_days, now=datetime.now(TZ))
+
+
+JOBS: list[Job] = [Job("audit-retention", 24 * 3600, _purge_audit)]
+
+
+async def run_forever(rt: Runtime, jobs: list[Job] | None = None, tick: float = 30.0) -> None:
+    jobs = jobs or JOBS
+    while True:
+        for job in jobs:
+            # SET NX EX: the lock both elects one runner and spaces the runs.
+            if await rt.redis.set(rt.keys.scheduler_lock(job.name), "1", nx=True, ex=job.every_seconds):
+                try:
+                    result = await job.run(rt)
+                    log.info("job_done", job=job.name, result=result)
+                except Exception:
+                    log.exception("job_failed", job=job.name)
+        await asyncio.sleep(tick)
+
+
+async def stop(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,74 @@
+"""Settings from the environment (and an optional ``.env``), listed in the README.
+
+Defaults are the embedded set-up of ``make run``: SQLite under ``var/``, the
+in-process Redis substitute and the WeChat sandbox served by this same process.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: ``sqlite://var/zone.sqlite3`` or ``postgres://user@host:5432/db``.
+    database_url: str = "sqlite://var/zone.sqlite3"
+    #: ``memory://`` is the in-process substitute (one process only); otherwise ``redis://``.
+    redis_url: str = "memory://"
+    redis_prefix: str = "sz"
+    #: Run the delivery worker and the scheduler inside the API process (embedded mode).
+    run_background: bool = True
+
+    wechat_mode: Literal["sandbox", "live"] = "sandbox"
+    #: Where the gateway sends WeChat API calls. Empty: the official host in live mode,
+    #: this server's own ``/wechat-sandbox`` in sandbox mode.
+    wechat_api_base: str = ""
+    wechat_appid: str = "wxsandboxminiapp01"
+    wechat_secret: SecretStr = SecretStr("sandbox-secret")
+    wechat_mp_appid: str = "wxsandboxofficial1"
+    wechat_mp_secret: SecretStr = SecretStr("sandbox-mp-secret")
+    wechat_token: SecretStr = SecretStr("sandbox-callback-token")
+    #: 43-character EncodingAESKey; when set, callbacks use safe (AES) mode.
+    wechat_aes_key: SecretStr | None = None
+
+    #: Key for encrypting personal fields at rest (any length; it is stretched).
+    field_encryption_key: SecretStr = SecretStr("dev-only-field-key-change-me")
+    staff_idle_minutes: int = 30
+    wechat_session_days: int = 7
+    login_max_failures: int = 5
+    login_lock_minutes: int = 30
+    audit_retention_days: int = Field(default=1095, ge=180)
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 10_485_760
+    log_level: str = "INFO"
+    #: Seed demo data on ``serve`` when the database is empty (embedded mode).
+    seed_demo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_db_url(cls, v: str) -> str:
+        # tortoise knows ``postgres://``; accept the libpq spelling too.
+        if v.startswith("postgresql://"):
+            return "postgres://" + v.removeprefix("postgresql://")
+        return v
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "asyncpg://"))
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def wechat_base(self) -> str:
+        if self.wechat_api_base:
+            return self.wechat_api_base.rstrip("/")
+        if self.wechat_mode == "live":
+            return "https://api.weixin.qq.com"
+        return f"{self.base_url}/wechat-sandbox"

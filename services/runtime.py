@@ -1,0 +1,22 @@
+"""The shared resources a service call may need, built once by the app factory.
+
+Passing one ``Runtime`` keeps service signatures short and makes the embedded and
+production set-ups differ only in what the composition root puts here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.redis_keys import Keys
+
+
+@dataclass
+class Runtime:
+    settings: Any  # server.settings.Settings (services must not import server)
+    redis: Any  # redis.asyncio.Redis or the in-process substitute
+    keys: Keys
+    cipher: Any  # services.crypto.FieldCipher
+    gateway: Any = None  # wechat.gateway.WeChatGateway
+    extras: dict[str, Any] = field(default_factory=dict)

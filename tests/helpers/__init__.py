@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (run as modules in subprocesses, too)."""
