@@ -1,4 +1,5 @@
-// Turns the API's codes into the words people read on screen. Unknown codes
+// Turns the API's codes into the words people read on screen (item_type
+// already arrives in Chinese, e.g. 行政许可, and is shown as is). Unknown codes
 // fall through unchanged, so a value added on the server still shows something
 // instead of an empty label.
 
@@ -9,19 +10,6 @@ const STAGES = [
   { value: 'change', label: '变更' },
   { value: 'close', label: '注销' },
 ]
-
-const ITEM_TYPE_LABELS = {
-  administrative_license: '行政许可',
-  license: '行政许可',
-  administrative_confirmation: '行政确认',
-  confirmation: '行政确认',
-  administrative_payment: '行政给付',
-  administrative_reward: '行政奖励',
-  administrative_ruling: '行政裁决',
-  filing: '备案',
-  public_service: '公共服务',
-  other: '其他',
-}
 
 const MATERIAL_FORM_LABELS = {
   original: '原件',
@@ -47,7 +35,9 @@ function labelOf(map, code) {
   return map[code] || String(code)
 }
 
-function stageLabel(code) {
+/** The server sends stage_label; the local table covers older answers without it. */
+function stageLabel(code, serverLabel) {
+  if (serverLabel) return serverLabel
   const stage = STAGES.find((s) => s.value === code)
   return stage && code ? stage.label : labelOf({}, code)
 }
@@ -80,7 +70,7 @@ function serviceItemRow(item) {
     name: item.name,
     summary: item.summary || '',
     departmentName: department.short_name || department.name || '',
-    stageLabel: stageLabel(item.stage),
+    stageLabel: stageLabel(item.stage, item.stage_label),
     committedText: item.committed_days === undefined || item.committed_days === null
       ? ''
       : `承诺时限 ${workingDays(item.committed_days)}`,
@@ -96,7 +86,6 @@ function sizeLabel(enterprise) {
 
 module.exports = {
   STAGES,
-  ITEM_TYPE_LABELS,
   MATERIAL_FORM_LABELS,
   SIZE_CLASS_LABELS,
   ROLE_LABELS,

@@ -41,7 +41,10 @@ class ApiError extends Error {
   fieldErrors() {
     const errors = {}
     this.details.forEach((detail) => {
-      if (detail && detail.field && !errors[detail.field]) errors[detail.field] = detail.message
+      if (!detail || !detail.field) return
+      // Validation locations may be prefixed with where they came from ("body.name").
+      const field = String(detail.field).replace(/^body\./, '')
+      if (!errors[field]) errors[field] = detail.message
     })
     return errors
   }

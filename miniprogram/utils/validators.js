@@ -17,29 +17,51 @@ function creditCodeCheckChar(first17) {
   return CREDIT_CODE_ALPHABET[value]
 }
 
+function toHalfWidth(value) {
+  return value
+    .replace(/[\uFF01-\uFF5E]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - 0xfee0))
+    .replace(/\u3000/g, ' ')
+}
+
 /**
- * People copy codes from scans and type them with a Chinese IME, so accept
- * full-width characters, lower case and stray spaces, and send the canonical form.
+ * What the input box keeps while typing. People copy codes from scans and type
+ * them with a Chinese IME, so full-width characters, lower case and spaces are
+ * turned into the canonical form, which the box then shows.
  */
 function normalizeCreditCode(raw) {
-  return String(raw === undefined || raw === null ? '' : raw)
-    .replace(/[\uFF01-\uFF5E]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - 0xfee0))
-    .replace(/[\s\u3000]+/g, '')
+  return toHalfWidth(String(raw === undefined || raw === null ? '' : raw))
+    .replace(/\s+/g, '')
     .toUpperCase()
 }
 
-/** Returns a Chinese message, or null when the code is valid. Expects normalised input. */
-function validateCreditCode(code) {
-  const value = code === undefined || code === null ? '' : String(code)
+function describeChar(ch) {
+  return /\s/.test(ch) ? '空格' : `“${ch}”`
+}
+
+/**
+ * Returns a Chinese message, or null when the code is valid. Like the server it
+ * folds full width and case and trims the ends, and checks from the coarsest
+ * problem to the finest so the first message is the most useful one.
+ */
+function validateCreditCode(raw) {
+  const value = toHalfWidth(raw === undefined || raw === null ? '' : String(raw)).trim().toUpperCase()
   if (!value) return '请填写统一社会信用代码'
-  if (value.length !== 18) return '统一社会信用代码应为18位'
+  if (value.length !== 18) return `统一社会信用代码应为18位（当前为${value.length}位）`
   for (let i = 0; i < value.length; i += 1) {
-    if (CREDIT_CODE_ALPHABET.indexOf(value[i]) < 0) {
-      return `统一社会信用代码含有不允许的字符“${value[i]}”`
+    const ch = value[i]
+    if (CREDIT_CODE_ALPHABET.indexOf(ch) < 0) {
+      const hint = 'IOZSV'.indexOf(ch) >= 0
+        ? '（不使用 I、O、Z、S、V）'
+        : '（只能使用数字0-9和除 I、O、Z、S、V 以外的大写英文字母）'
+      return `统一社会信用代码第${i + 1}位含有不允许的字符${describeChar(ch)}${hint}`
     }
   }
+  // Positions 3-8 are the registering authority's region code.
+  if (!/^\d{6}$/.test(value.slice(2, 8))) return '统一社会信用代码第3-8位应为6位数字的行政区划码'
   if (creditCodeCheckChar(value.slice(0, 17)) !== value[17]) {
-    return '统一社会信用代码校验位错误，请核对后重新输入'
+    // The expected character is deliberately not shown: when the typo is
+    // elsewhere, "fixing" the last character yields a valid-looking wrong code.
+    return '统一社会信用代码校验位错误，请核对整个代码是否有输入错误'
   }
   return null
 }
@@ -56,10 +78,35 @@ function validateMobile(raw) {
   return null
 }
 
+// GB/T 2260 province-level codes, the first two digits of any region code
+// (same list as the server, so a typo like 530102 → 930102 is caught here).
+const PROVINCE_CODES = [
+  '11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35', '36', '37',
+  '41', '42', '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64', '65',
+  '71', '81', '82',
+]
+
 function validateRegionCode(raw) {
   const value = text(raw)
   if (!value) return '请填写行政区划代码'
   if (!/^\d{6}$/.test(value)) return '行政区划代码应为6位数字'
+  if (PROVINCE_CODES.indexOf(value.slice(0, 2)) < 0) return '行政区划代码不存在（前两位应为省级代码）'
+  return null
+}
+
+function validateEnterpriseName(raw) {
+  const value = text(raw)
+  if (!value) return '请填写企业名称'
+  if (value.length < 2) return '企业名称至少2个字'
+  if (value.length > 128) return '企业名称不能超过128个字'
+  return null
+}
+
+/** Invitation codes are 4-32 characters (the server's rule). */
+function validateInvitationCode(raw) {
+  const value = text(raw)
+  if (!value) return '请输入企业负责人提供的邀请码'
+  if (value.length < 4 || value.length > 32) return '邀请码应为4-32位，请核对后重新输入'
   return null
 }
 
@@ -97,6 +144,7 @@ function validateFoundedOn(raw, today) {
   if (formatDate(date) !== value) return '成立日期不是有效的日期'
   // String comparison is safe: both sides are zero-padded YYYY-MM-DD.
   if (value > formatDate(today || new Date())) return '成立日期不能晚于今天'
+  if (date.getFullYear() < 1949) return '成立日期不能早于1949年'
   return null
 }
 
@@ -133,7 +181,7 @@ function validateEnterpriseForm(form, options) {
     if (message) errors[field] = message
   }
   put('credit_code', validateCreditCode(normalizeCreditCode(form.credit_code)))
-  put('name', text(form.name) ? null : '请填写企业名称')
+  put('name', validateEnterpriseName(form.name))
   put('industry_code', text(form.industry_code) ? null : '请选择所属行业')
   put('region_code', validateRegionCode(form.region_code))
   put('employees', validateEmployees(form.employees))
@@ -171,6 +219,8 @@ module.exports = {
   validateCreditCode,
   validateMobile,
   validateRegionCode,
+  validateEnterpriseName,
+  validateInvitationCode,
   validateEmployees,
   validateAmount,
   validateFoundedOn,

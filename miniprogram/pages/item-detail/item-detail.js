@@ -1,6 +1,5 @@
 const { request } = require('../../utils/request')
 const {
-  ITEM_TYPE_LABELS,
   MATERIAL_FORM_LABELS,
   labelOf,
   stageLabel,
@@ -16,8 +15,8 @@ function present(item) {
     code: item.code || '',
     name: item.name,
     summary: item.summary || '',
-    typeLabel: labelOf(ITEM_TYPE_LABELS, item.item_type),
-    stageLabel: stageLabel(item.stage),
+    typeLabel: item.item_type || '',
+    stageLabel: stageLabel(item.stage, item.stage_label),
     departmentName: department.name || department.short_name || '',
     implementingBody: item.implementing_body || department.name || '',
     statutoryText: workingDays(item.statutory_days),

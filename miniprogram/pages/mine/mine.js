@@ -1,6 +1,7 @@
 const { request, login } = require('../../utils/request')
 const session = require('../../utils/session')
 const { ROLE_LABELS, labelOf, sizeLabel } = require('../../utils/format')
+const { validateInvitationCode } = require('../../utils/validators')
 
 function presentUser(user) {
   return {
@@ -16,6 +17,7 @@ function presentEnterprise(e) {
     id: e.id,
     name: e.name,
     creditCode: e.credit_code,
+    industryName: e.industry_name || '',
     regionCode: e.region_code || '',
     foundedOn: e.founded_on || '',
     contactPhone: e.contact_phone || '',
@@ -109,8 +111,9 @@ Page({
   async onJoin() {
     if (this.data.joining) return
     const code = this.data.inviteCode.trim()
-    if (!code) {
-      this.setData({ joinError: '请输入企业负责人提供的邀请码' })
+    const problem = validateInvitationCode(code)
+    if (problem) {
+      this.setData({ joinError: problem })
       return
     }
     this.setData({ joining: true, joinError: '' })
