@@ -57,8 +57,8 @@ def _verifier(rt: Runtime) -> CallbackVerifier:
 
 
 def _refuse(call: Call, reason: str) -> PermissionDenied:
-    log.warning("wechat_callback_rejected", reason=reason, method=call.request.method,
-                request_id=call.request_id)
+    # The request id is bound to the log context by the request middleware.
+    log.warning("wechat_callback_rejected", reason=reason, method=call.request.method)
     return PermissionDenied(_REFUSALS[reason], code=f"callback_{reason}")
 
 
@@ -113,7 +113,7 @@ async def receive(call: Call) -> web.Response:
                                 timestamp=timestamp, nonce=nonce)
     except CallbackRejected as exc:
         if exc.reason == "format":
-            log.warning("wechat_callback_unreadable", request_id=call.request_id)
+            log.warning("wechat_callback_unreadable")
             raise ValidationFailed("回调消息格式无法识别", code="callback_format") from None
         raise _refuse(call, exc.reason) from None
     nonce_key = await _claim_nonce(call, verifier, timestamp, nonce)
@@ -127,6 +127,5 @@ async def receive(call: Call) -> web.Response:
         # Not stored: free the nonce so WeChat's retry of this very request is accepted.
         await call.rt.redis.delete(nonce_key)
         raise
-    log.info("wechat_callback_received", msg_type=msg_type, wechat_event=event, stored=stored,
-             request_id=call.request_id)
+    log.info("wechat_callback_received", msg_type=msg_type, wechat_event=event, stored=stored)
     return web.Response(text="success", content_type="text/plain")

@@ -72,7 +72,7 @@ describe('企业认证 page', () => {
     await page.input('#input-credit_code', wrong)
     await page.tap('#submit')
 
-    expect(page.text('#error-credit_code')).toBe('统一社会信用代码校验位错误，请核对后重新输入')
+    expect(page.text('#error-credit_code')).toBe('统一社会信用代码校验位错误，请核对整个代码是否有输入错误')
     expect(wx.requestsTo('POST', '/api/v1/enterprises')).toHaveLength(0)
   })
 
@@ -88,7 +88,7 @@ describe('企业认证 page', () => {
     await page.input('#input-employees', '8.5')
     await page.blur('#input-employees')
 
-    expect(page.text('#error-credit_code')).toBe('统一社会信用代码应为18位')
+    expect(page.text('#error-credit_code')).toBe('统一社会信用代码应为18位（当前为15位）')
     expect(page.text('#error-contact_phone')).toBe('手机号码格式不正确')
     expect(page.text('#error-region_code')).toBe('行政区划代码应为6位数字')
     expect(page.text('#error-employees')).toBe('从业人员应为不小于0的整数')

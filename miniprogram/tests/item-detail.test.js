@@ -64,7 +64,7 @@ describe('事项详情 page', () => {
     wx.on('GET', '/api/v1/service-items/9', {
       status: 200,
       body: {
-        id: 9, name: '刻制公章备案', item_type: 'filing', department: { code: 'psb', name: '市公安局', short_name: '公安' },
+        id: 9, name: '刻制公章备案', item_type: '行政备案', department: { code: 'psb', name: '市公安局', short_name: '公安' },
         stage: 'start', statutory_days: 0, committed_days: 0, online_available: false, summary: '',
         implementing_body: '', legal_basis: '', materials: [], steps: [], fees: '按物价部门核定标准收取', faq: [],
       },
@@ -72,7 +72,7 @@ describe('事项详情 page', () => {
     const page = await openPage('pages/item-detail/item-detail', { id: '9' })
 
     expect(page.text('#committed-days')).toBe('承诺时限 即办')
-    expect(page.text('#item-type')).toBe('备案')
+    expect(page.text('#item-type')).toBe('行政备案')
     expect(page.text('#fees')).toBe('收费标准 按物价部门核定标准收取')
     expect(page.exists('#materials')).toBe(false)
   })

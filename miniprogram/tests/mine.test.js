@@ -38,6 +38,7 @@ describe('我的 page', () => {
     expect(page.text('.enterprise-name')).toBe('福州小桥软件有限公司 微型企业')
     expect(page.text('#size-label')).toBe('微型企业')
     expect(page.text('#contact-phone')).toBe('13812341234')
+    expect(page.text('#industry-name')).toBe('软件和信息技术服务业')
     expect(page.text('#size-basis')).toContain('符合软件和信息技术服务业微型企业标准')
     expect(page.exists('#join')).toBe(false)
 
@@ -101,6 +102,16 @@ describe('我的 page', () => {
     await page.tap('#join-button')
 
     expect(page.text('#join-error')).toBe('请输入企业负责人提供的邀请码')
+    expect(wx.requestsTo('POST', '/api/v1/enterprises/join')).toHaveLength(0)
+  })
+
+  test('an invitation code of the wrong length is caught before sending', async () => {
+    const page = await openPage('pages/mine/mine')
+
+    await page.input('#invite-code', 'AB1')
+    await page.tap('#join-button')
+
+    expect(page.text('#join-error')).toBe('邀请码应为4-32位，请核对后重新输入')
     expect(wx.requestsTo('POST', '/api/v1/enterprises/join')).toHaveLength(0)
   })
 

@@ -189,6 +189,17 @@ describe('errors', () => {
     expect(err.fieldErrors()).toEqual({ credit_code: '校验位应为 Y' })
   })
 
+  test('field names are read with or without a "body." location prefix', async () => {
+    wx.on('POST', '/api/v1/enterprises', jsonError(422, 'validation_error', '提交的数据有误', [
+      { field: 'body.region_code', message: '行政区划代码不存在（前两位应为省级代码）' },
+      { field: 'name', message: '企业名称至少2个字' },
+    ]))
+
+    const err = await request({ api: 'createEnterprise', data: {} }).catch((e) => e)
+
+    expect(err.fieldErrors()).toEqual({ region_code: '行政区划代码不存在（前两位应为省级代码）', name: '企业名称至少2个字' })
+  })
+
   test('a network failure becomes a message fit for a toast', async () => {
     wx.on('GET', '/api/v1/me', { networkError: 'request:fail -101:net::ERR_CONNECTION_RESET' })
 

@@ -36,34 +36,52 @@ describe('统一社会信用代码 (GB 32100-2015)', () => {
     expect(v.validateCreditCode(y)).toBeNull()
   })
 
-  test.each([0, 1, 7, 8, 12, 16, 17])('rejects every single-character change at position %i', (position) => {
-    const rejected = []
-    ALPHABET.split('').forEach((ch) => {
-      if (ch === valid[position]) return
-      const mutated = valid.slice(0, position) + ch + valid.slice(position + 1)
-      rejected.push(v.validateCreditCode(mutated))
+  test.each([0, 1, 4, 8, 12, 16, 17])('rejects every single-character change at position %i', (position) => {
+    const results = ALPHABET.split('')
+      .filter((ch) => ch !== valid[position])
+      .map((ch) => [ch, v.validateCreditCode(valid.slice(0, position) + ch + valid.slice(position + 1))])
+    expect(results).toHaveLength(30)
+    results.forEach(([ch, message]) => {
+      // A letter among positions 3-8 is caught as a malformed region code
+      // before the check character is even computed.
+      const expected = position >= 2 && position <= 7 && /[A-Z]/.test(ch)
+        ? '统一社会信用代码第3-8位应为6位数字的行政区划码'
+        : '统一社会信用代码校验位错误，请核对整个代码是否有输入错误'
+      expect([ch, message]).toEqual([ch, expected])
     })
-    expect(rejected).toHaveLength(30)
-    rejected.forEach((message) => expect(message).toBe('统一社会信用代码校验位错误，请核对后重新输入'))
   })
 
   test('rejects swapping two neighbouring characters (the most common typing slip)', () => {
     const swapped = valid.slice(0, 3) + valid[4] + valid[3] + valid.slice(5)
     expect(swapped).not.toBe(valid)
-    expect(v.validateCreditCode(swapped)).toBe('统一社会信用代码校验位错误，请核对后重新输入')
+    expect(v.validateCreditCode(swapped)).toBe('统一社会信用代码校验位错误，请核对整个代码是否有输入错误')
   })
 
   test.each(['', null, undefined])('asks for the code when it is missing (%p)', (empty) => {
     expect(v.validateCreditCode(empty)).toBe('请填写统一社会信用代码')
   })
 
-  test.each([valid.slice(0, 17), `${valid}0`, '9'])('says the code must have 18 characters (%s)', (code) => {
-    expect(v.validateCreditCode(code)).toBe('统一社会信用代码应为18位')
+  test.each([[valid.slice(0, 17), 17], [`${valid}0`, 19], ['9', 1]])('says the code must have 18 characters (%s)', (code, length) => {
+    expect(v.validateCreditCode(code)).toBe(`统一社会信用代码应为18位（当前为${length}位）`)
   })
 
-  test.each(['I', 'O', 'Z', 'S', 'V', 'a', '-', '中'])('rejects the character %s, which the standard does not use', (ch) => {
-    const code = valid.slice(0, 5) + ch + valid.slice(6)
-    expect(v.validateCreditCode(code)).toBe(`统一社会信用代码含有不允许的字符“${ch}”`)
+  test.each(['I', 'O', 'Z', 'S', 'V'])('rejects the letter %s, which the standard leaves out', (ch) => {
+    const code = valid.slice(0, 9) + ch + valid.slice(10)
+    expect(v.validateCreditCode(code)).toBe(`统一社会信用代码第10位含有不允许的字符“${ch}”（不使用 I、O、Z、S、V）`)
+  })
+
+  test.each([['-', '“-”'], ['中', '“中”'], [' ', '空格']])('rejects %p, naming the position', (ch, shown) => {
+    const code = valid.slice(0, 9) + ch + valid.slice(10)
+    expect(v.validateCreditCode(code)).toBe(`统一社会信用代码第10位含有${'不允许的字符'}${shown}（只能使用数字0-9和除 I、O、Z、S、V 以外的大写英文字母）`)
+  })
+
+  test('positions 3-8 must be the six digits of a region code', () => {
+    const code = complete('91AB0100M000100Y4')
+    expect(v.validateCreditCode(code)).toBe('统一社会信用代码第3-8位应为6位数字的行政区划码')
+  })
+
+  test('like the server, lower case and full width are accepted and the ends trimmed', () => {
+    expect(v.validateCreditCode(`  ${valid.toLowerCase()} `)).toBeNull()
   })
 
   test('normalises lower case, full-width characters and spaces before checking', () => {
@@ -97,6 +115,8 @@ describe('other enterprise fields', () => {
     ['35010', '行政区划代码应为6位数字'],
     ['3501021', '行政区划代码应为6位数字'],
     ['35010a', '行政区划代码应为6位数字'],
+    ['930102', '行政区划代码不存在（前两位应为省级代码）'],
+    ['110105', null],
   ])('region code %p → %p', (code, message) => {
     expect(v.validateRegionCode(code)).toBe(message)
   })
@@ -134,6 +154,25 @@ describe('other enterprise fields', () => {
     expect(v.validateFoundedOn('', today)).toBe('请选择成立日期')
     expect(v.validateFoundedOn('2024/06/01', today)).toBe('成立日期格式应为YYYY-MM-DD')
     expect(v.validateFoundedOn('2023-02-30', today)).toBe('成立日期不是有效的日期')
+    expect(v.validateFoundedOn('1948-12-31', today)).toBe('成立日期不能早于1949年')
+  })
+
+  test.each([
+    ['福州小桥软件有限公司', null],
+    ['', '请填写企业名称'],
+    ['桥', '企业名称至少2个字'],
+    ['桥'.repeat(129), '企业名称不能超过128个字'],
+  ])('enterprise name %p → %p', (name, message) => {
+    expect(v.validateEnterpriseName(name)).toBe(message)
+  })
+
+  test.each([
+    ['K7Q2M9', null],
+    ['', '请输入企业负责人提供的邀请码'],
+    ['ABC', '邀请码应为4-32位，请核对后重新输入'],
+    ['A'.repeat(33), '邀请码应为4-32位，请核对后重新输入'],
+  ])('invitation code %p → %p', (code, message) => {
+    expect(v.validateInvitationCode(code)).toBe(message)
   })
 })
 
