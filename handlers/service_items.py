@@ -64,7 +64,18 @@ async def import_(call: Call) -> ImportReport:
     limit = call.rt.settings.max_upload_bytes
     if not (call.request.content_type or "").startswith("multipart/"):
         raise ValidationFailed.field("file", "请以 multipart/form-data 上传文件（字段名 file）", code="no_file")
-    reader = await call.request.multipart()
+    try:
+        filename, data = await _read_file_part(call.request, limit)
+    except (PayloadTooLarge, ValidationFailed):
+        raise
+    except Exception:  # malformed multipart: aiohttp raises several kinds
+        raise ValidationFailed.field("file", "上传内容无法解析，请重新选择文件上传", code="bad_multipart") from None
+    return await tabular.import_items(call.rt, data=data, filename=filename,
+                                      actor=call.user, ip=call.client_ip, request_id=call.request_id)
+
+
+async def _read_file_part(request, limit: int) -> tuple[str, bytes]:
+    reader = await request.multipart()
     while True:
         part = await reader.next()
         if part is None:
@@ -76,8 +87,7 @@ async def import_(call: Call) -> ImportReport:
         data.extend(chunk)
         if len(data) > limit:
             raise PayloadTooLarge(f"文件不能超过 {limit // 1_048_576} MB")
-    return await tabular.import_items(call.rt, data=bytes(data), filename=part.filename or "upload.csv",
-                                      actor=call.user, ip=call.client_ip, request_id=call.request_id)
+    return part.filename or "upload.csv", bytes(data)
 
 
 @endpoint("GET", "/api/v1/service-items/export.xlsx", roles=CATALOGUE_EDITORS | {Role.POLICY_OFFICER},

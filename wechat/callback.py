@@ -63,7 +63,8 @@ class CallbackVerifier:
             try:
                 self._crypto = WeChatCrypto(token, aes_key, appid)
             except (AssertionError, ValueError):  # wechatpy asserts the decoded length
-                raise ValueError("EncodingAESKey must be the 43 characters shown in the WeChat console") from None
+                raise ValueError("EncodingAESKey must be the 43 characters shown in the "
+                                 "WeChat console") from None
 
     @property
     def encrypted(self) -> bool:

@@ -64,7 +64,8 @@ def sandbox_process() -> Iterator[str]:
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"sandbox did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+                    detail = proc.stderr.read().decode() if proc.stderr else ""
+                    pytest.fail(f"sandbox did not start: {detail}")
                 time.sleep(0.05)
         yield base
     finally:
@@ -103,7 +104,8 @@ def _storm(base: str, keys: Keys, stale: str = "") -> list[str]:
     try:
         for p in procs:
             line = p.stdout.readline().strip()  # type: ignore[union-attr]
-            assert line == "ready", f"worker failed to start: {line} {p.stderr.read()}"  # type: ignore[union-attr]
+            if line != "ready":
+                pytest.fail(f"worker failed to start: {line} {p.stderr.read()}")  # type: ignore[union-attr]
         for p in procs:  # the start signal, as close together as we can send it
             p.stdin.write("go\n")  # type: ignore[union-attr]
             p.stdin.flush()  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -37,7 +38,8 @@ MINI, MP = DEFAULT_APPS
 @pytest.fixture(scope="module")
 async def sandbox_url() -> AsyncIterator[tuple[str, SandboxState]]:
     app = create_sandbox_app(seed=11)
-    runner = web.AppRunner(app, access_log=None)
+    # A short shutdown: an injected slow answer may still be sleeping at the end.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -179,7 +181,8 @@ async def test_many_workers_seeing_an_expired_token_cause_one_refresh(
     openid = (await workers[0].code2session("sandbox-dan")).openid
     await workers[0].access_token()
     await control(http, sandbox_url[0], "POST", "/sandbox/expire-token", {"appid": MINI.appid})
-    answers = await asyncio.gather(*(w.send_subscribe(openid, "tmpl-a", DATA) for w in workers for _ in range(3)))
+    answers = await asyncio.gather(*(w.send_subscribe(openid, "tmpl-a", DATA)
+                                     for w in workers for _ in range(3)))
     assert all(a["errcode"] == 0 for a in answers)
     assert sandbox.token_fetches[MINI.appid] == 2, "one initial fetch, one refresh for all 24 calls"
 
@@ -301,7 +304,10 @@ async def test_a_slow_answer_times_out_as_transient(http, store, sandbox_url, sa
 
 
 async def test_an_unreachable_server_is_transient(http, store) -> None:
-    gw = make_gateway(http, store, "http://127.0.0.1:9", timeout=1.0)
+    with socket.socket() as s:  # a port nobody listens on once we let go of it
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gw = make_gateway(http, store, f"http://127.0.0.1:{port}", timeout=1.0)
     with pytest.raises(WeChatError) as info:
         await gw.code2session("sandbox-ivy")
     assert info.value.errcode == ERR_CONNECTION and info.value.transient

@@ -44,7 +44,7 @@ export default {
   template: `
   <div class="login-page" data-testid="login-page">
     <div class="login-banner">
-      <div class="login-emblem">政</div>
+      <div class="login-emblem">企</div>
       <div>
         <h1>小微企业服务专区</h1>
         <p>工作人员控制台</p>

@@ -1,0 +1,119 @@
+"""schemathesis against a live server, once per role token.
+
+The server runs as a real process (``python -m server serve``) on this tier's
+stores. For each role we log in the way its client does and let schemathesis
+generate requests from the OpenAPI document: no 5xx, and every response matches
+the documented status codes, content types and schemas.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+import pytest
+
+from tests.conftest import BACKEND, REDIS_URL, _create_pg_database, _drop_pg_database
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+async def live_server(tmp_path_factory):
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING",
+           "REDIS_PREFIX": f"sztest:st:{uuid.uuid4().hex[:8]}"}
+    if BACKEND == "pg":
+        env["DATABASE_URL"] = await _create_pg_database()
+        env["REDIS_URL"] = REDIS_URL
+    else:
+        env["DATABASE_URL"] = f"sqlite://{tmp_path_factory.mktemp('live') / 'live.sqlite3'}"
+        env["REDIS_URL"] = "memory://"
+    for cmd in ("migrate", "seed"):
+        subprocess.run([sys.executable, "-m", "server", cmd], env=env, cwd=ROOT, check=True,
+                       capture_output=True, timeout=120)
+    proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(f"live server did not start: {proc.stderr.read().decode()[-2000:]}")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+    if BACKEND == "pg":
+        await _drop_pg_database(env["DATABASE_URL"])
+
+
+# Fuzzing the security admin's routes changes roles and so ends other sessions: it goes last,
+# and every role logs in right before its own run.
+ORDER = ["anonymous", "visitor", "enterprise_member", "enterprise_owner", "consultant", "supervisor",
+         "policy_officer", "audit_admin", "system_admin", "security_admin"]
+
+
+def _token(base: str, role: str) -> str | None:
+    return _tokens(base)[role]
+
+
+def _tokens(base: str) -> dict[str, str | None]:
+    from services.seed import DEMO_PASSWORD, DEMO_STAFF
+
+    class Client(requests.Session):
+        def request(self, method, url, *args, **kwargs):
+            kwargs.setdefault("timeout", 10)
+            return super().request(method, base + url, *args, **kwargs)
+
+    c = Client()
+    tokens: dict[str, str | None] = {"anonymous": None}
+    for username, role, _, _ in DEMO_STAFF:
+        tokens[str(role)] = c.post("/api/v1/auth/staff-login",
+                                   json={"username": username, "password": DEMO_PASSWORD}).json()["token"]
+    owner = c.post("/api/v1/auth/wechat-login", json={"code": "sandbox-linxiaoyu"}).json()
+    tokens["enterprise_owner"] = owner["token"]
+    ent_id = owner["user"]["enterprise_id"]
+    code = c.post(f"/api/v1/enterprises/{ent_id}/invitations",
+                  headers={"Authorization": f"Bearer {owner['token']}"}).json()["code"]
+    member = c.post("/api/v1/auth/wechat-login", json={"code": f"sandbox-member-{uuid.uuid4().hex[:8]}"}).json()["token"]
+    c.post("/api/v1/enterprises/join", json={"code": code}, headers={"Authorization": f"Bearer {member}"})
+    tokens["enterprise_member"] = member
+    tokens["visitor"] = c.post("/api/v1/auth/wechat-login",
+                               json={"code": f"sandbox-visitor-{uuid.uuid4().hex[:8]}"}).json()["token"]
+    return tokens
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_mismatch_for_any_role(live_server):
+    assert set(_tokens(live_server)) == set(ORDER)  # anonymous + the nine roles
+    failures = {}
+    for role in ORDER:
+        token = _token(live_server, role)
+        cmd = [str(Path(sys.executable).parent / "schemathesis"), "run", f"{live_server}/api/openapi.json",
+               "--url", live_server, "--checks", CHECKS, "--max-examples", "8",
+               "--phases", "examples,fuzzing", "--generation-deterministic",
+               "--exclude-path", "/api/v1/auth/logout", "--no-color"]
+        if token:
+            cmd += ["--header", f"Authorization: Bearer {token}"]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+        if run.returncode != 0:
+            failures[role] = run.stdout[-3000:] + run.stderr[-1000:]
+    assert failures == {}, "\n\n".join(f"== {r} ==\n{out}" for r, out in failures.items())
