@@ -20,7 +20,7 @@ class ExportQuery(BaseModel):
 
 @endpoint("GET", "/api/v1/service-items", roles=None, tag="办事服务专区",
           summary="搜索事项（大白话检索，支持同义词）", query=ServiceItemQuery, response=ServiceItemPage)
-async def search(call: Call) -> ServiceItemPage:
+async def search(call: Call) -> dict:
     return await items.search(call.rt, query=call.query)
 
 

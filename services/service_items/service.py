@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tortoise.transactions import in_transaction
 
@@ -28,12 +28,19 @@ from services.service_items.search import Doc, SearchIndex
 VERSION_CHECK_SECONDS = 1.0
 
 
+RESULT_CACHE_SIZE = 4096
+
+
 @dataclass
 class Catalogue:
     version: str
     index: SearchIndex
-    summaries: dict[int, ServiceItemSummary]
+    #: Summaries already in JSON form: a page is assembled without re-validating.
+    summaries: dict[int, dict]
     departments: list[DepartmentRead]
+    #: (query, department, stage) -> (ranked ids, query terms). Owners repeat the same
+    #: few searches, so ranking is done once per snapshot; dropped with the snapshot.
+    results: dict[tuple, tuple[list[int], list[str]]] = field(default_factory=dict)
 
 
 def _department_read(d: Department) -> DepartmentRead:
@@ -67,7 +74,8 @@ async def _load(version: str) -> Catalogue:
     # Tokenizing the catalogue is CPU work: keep it off the event loop.
     index = await asyncio.to_thread(SearchIndex.build, docs, text.tokens, text.bigrams)
     return Catalogue(version=version, index=index,
-                     summaries={it.id: _summary(it, dept_reads[it.department_id]) for it in items},
+                     summaries={it.id: _summary(it, dept_reads[it.department_id]).model_dump(mode="json")
+                                for it in items},
                      departments=[dept_reads[k] for k in sorted(
                          departments, key=lambda k: (departments[k].sort_order, k))])
 
@@ -106,16 +114,23 @@ async def bump_version(rt: Runtime) -> None:
     cache(rt).invalidate()
 
 
-async def search(rt: Runtime, *, query: ServiceItemQuery) -> ServiceItemPage:
+async def search(rt: Runtime, *, query: ServiceItemQuery) -> dict:
+    """A page of ranked results, shaped as ``ServiceItemPage`` (returned as plain JSON data
+    because the summaries were validated when the snapshot was built)."""
     cat = await cache(rt).get(rt)
     raw = (query.q or "").strip()
-    weights = text.expand(text.tokens(raw)) if raw else {}
-    ids = cat.index.search(weights, raw, department=query.department, stage=query.stage)
+    key = (raw, query.department, query.stage)
+    hit = cat.results.get(key)
+    if hit is None:
+        weights = text.expand(text.tokens(raw)) if raw else {}
+        ids = cat.index.search(weights, raw, department=query.department, stage=query.stage)
+        if len(cat.results) >= RESULT_CACHE_SIZE:
+            cat.results.clear()
+        hit = cat.results[key] = (ids, list(weights))
+    ids, terms = hit
     start = (query.page - 1) * query.page_size
-    page_ids = ids[start:start + query.page_size]
-    return ServiceItemPage(items=[cat.summaries[i] for i in page_ids], total=len(ids),
-                           page=query.page, page_size=query.page_size,
-                           query_terms=[t for t in weights if not t.startswith("\x00")])
+    return {"items": [cat.summaries[i] for i in ids[start:start + query.page_size]], "total": len(ids),
+            "page": query.page, "page_size": query.page_size, "query_terms": terms}
 
 
 async def departments(rt: Runtime) -> DepartmentList:

@@ -1,0 +1,147 @@
+"""Shared pieces: a server process on PostgreSQL + Redis, wrk runs, peak RSS.
+
+Every figure is paired with a ceiling measured in the same run (the bare hello
+route of the same server), because this machine is shared and noisy: ratios are
+comparable across runs, absolute numbers much less so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _pg(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://", 1), timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def pg_database():
+    name = f"sz_bench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class RssSampler(threading.Thread):
+    """Samples a process's resident memory every 100 ms and keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                self.peak = max(self.peak, self.proc.memory_info().rss)
+            except psutil.Error:
+                return
+            time.sleep(0.1)
+
+    def stop(self) -> float:
+        self._halt.set()
+        self.join(timeout=1)
+        return round(self.peak / 1_048_576, 1)
+
+
+@contextmanager
+def server(database_url: str, *, seed: bool = True, extra_env: dict | None = None):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "PORT": str(port),
+           "REDIS_PREFIX": f"szbench:{uuid.uuid4().hex[:6]}", "LOG_LEVEL": "WARNING",
+           **(extra_env or {})}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "server", *a], env=env, cwd=ROOT,  # noqa: E731
+                                    check=True, capture_output=True, timeout=300)
+    run("migrate")
+    if seed:
+        run("seed")
+    proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/readyz", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
+    try:
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+    def as_dict(self) -> dict:
+        return {"rps": round(self.rps, 1), "p50_ms": round(self.p50_ms, 2), "p99_ms": round(self.p99_ms, 2),
+                "requests": self.requests, "errors": self.errors}
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(url: str, *, connections: int = 64, seconds: int = 10, threads: int = 2,
+        script: str | None = None) -> WrkResult:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk (make test installs it)")
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    parse = lambda v: _ms(*re.match(r"([\d.]+)(\w+)", v).groups())  # noqa: E731
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors += int(non2xx.group(1)) if non2xx else 0
+    return WrkResult(rps=rps, p50_ms=parse(lat["50"]), p99_ms=parse(lat["99"]), requests=total, errors=errors)
