@@ -79,9 +79,12 @@ class RssSampler(threading.Thread):
 
 
 @contextmanager
-def server(database_url: str, *, seed: bool = True, extra_env: dict | None = None):
+def server(database_url: str, *, redis_url: str = REDIS_URL, seed: bool = True,
+           extra_env: dict | None = None):
+    """A real ``python -m server serve`` process, migrated (and seeded), ready when yielded.
+    Also used by the tests that need a live server (schemathesis, browser)."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "PORT": str(port),
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PORT": str(port),
            "REDIS_PREFIX": f"szbench:{uuid.uuid4().hex[:6]}", "LOG_LEVEL": "WARNING",
            **(extra_env or {})}
     run = lambda *a: subprocess.run([sys.executable, "-m", "server", *a], env=env, cwd=ROOT,  # noqa: E731

@@ -8,17 +8,15 @@ the documented status codes, content types and schemas.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import requests
 import pytest
 
+from bench.common import server
 from tests.conftest import BACKEND, REDIS_URL, _create_pg_database, _drop_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,44 +24,18 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 async def live_server(tmp_path_factory):
-    port = _free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING",
-           "REDIS_PREFIX": f"sztest:st:{uuid.uuid4().hex[:8]}"}
     if BACKEND == "pg":
-        env["DATABASE_URL"] = await _create_pg_database()
-        env["REDIS_URL"] = REDIS_URL
+        database_url, redis_url = await _create_pg_database(), REDIS_URL
     else:
-        env["DATABASE_URL"] = f"sqlite://{tmp_path_factory.mktemp('live') / 'live.sqlite3'}"
-        env["REDIS_URL"] = "memory://"
-    for cmd in ("migrate", "seed"):
-        subprocess.run([sys.executable, "-m", "server", cmd], env=env, cwd=ROOT, check=True,
-                       capture_output=True, timeout=120)
-    proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"live server did not start: {proc.stderr.read().decode()[-2000:]}")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-    if BACKEND == "pg":
-        await _drop_pg_database(env["DATABASE_URL"])
+        database_url, redis_url = f"sqlite://{tmp_path_factory.mktemp('live') / 'live.sqlite3'}", "memory://"
+    try:
+        with server(database_url, redis_url=redis_url) as (base, _proc):
+            yield base
+    finally:
+        if BACKEND == "pg":
+            await _drop_pg_database(database_url)
 
 
 # Fuzzing the security admin's routes changes roles and so ends other sessions: it goes last,
