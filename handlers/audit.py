@@ -27,5 +27,8 @@ async def list_audit(call: Call) -> AuditPage:
                                            until=q.until, page=q.page, page_size=q.page_size)
     await audit.record("audit_log_viewed", actor=call.user, target_type="audit_log",
                        ip=call.client_ip, request_id=call.request_id)
-    return AuditPage(items=[AuditEntryRead.model_validate(r, from_attributes=True) for r in rows],
+    names = await audit.actor_names({r.actor_id for r in rows if r.actor_id})
+    items = [AuditEntryRead.model_validate(r, from_attributes=True).model_copy(
+        update={"actor_name": names.get(r.actor_id, "")}) for r in rows]
+    return AuditPage(items=items,
                      total=total, page=q.page, page_size=q.page_size)

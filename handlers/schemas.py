@@ -58,6 +58,7 @@ class AuditEntryRead(BaseModel):
     id: int
     at: datetime
     actor_id: int | None
+    actor_name: str = Field(default="", description="操作人用户名或显示名")
     actor_role: str
     action: str
     target_type: str

@@ -23,6 +23,8 @@ class StaffCreate(BaseModel):
 
 
 class StaffRead(UserRead):
+    department_code: str | None = None
+    department_name: str | None = None
     locked_until: datetime | None = None
     is_active: bool = True
 
@@ -44,16 +46,19 @@ class RoleChange(BaseModel):
     role: Role
 
 
-def staff_read(user) -> StaffRead:
+async def staff_read(user) -> StaffRead:
+    await user.fetch_related("department")
+    dept = user.department
     return StaffRead(**user_read(user).model_dump(), locked_until=user.locked_until,
-                     is_active=user.is_active)
+                     is_active=user.is_active, department_code=dept.code if dept else None,
+                     department_name=dept.name if dept else None)
 
 
 @endpoint("GET", "/api/v1/staff", roles={Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN}, tag="账号管理",
           summary="工作人员账号列表", query=StaffQuery, response=StaffPage)
 async def list_staff(call: Call) -> StaffPage:
     rows, total = await auth.list_staff(page=call.query.page, page_size=call.query.page_size)
-    return StaffPage(items=[staff_read(u) for u in rows], total=total, page=call.query.page,
+    return StaffPage(items=[await staff_read(u) for u in rows], total=total, page=call.query.page,
                      page_size=call.query.page_size)
 
 
@@ -65,7 +70,7 @@ async def create_staff(call: Call) -> StaffRead:
     user = await auth.create_staff(username=b.username, password=b.password, role=b.role,
                                    display_name=b.display_name, department_code=b.department_code,
                                    actor=call.user, ip=call.client_ip, request_id=call.request_id)
-    return staff_read(user)
+    return await staff_read(user)
 
 
 @endpoint("PUT", "/api/v1/staff/{id}/role", roles={Role.SECURITY_ADMIN}, tag="账号管理",
@@ -74,7 +79,7 @@ async def create_staff(call: Call) -> StaffRead:
 async def change_role(call: Call) -> StaffRead:
     user = await auth.change_role(call.rt, user_id=call.path["id"], role=call.body.role, actor=call.user,
                                   ip=call.client_ip, request_id=call.request_id)
-    return staff_read(user)
+    return await staff_read(user)
 
 
 @endpoint("POST", "/api/v1/staff/{id}/unlock", roles={Role.SECURITY_ADMIN}, tag="账号管理",
@@ -82,4 +87,4 @@ async def change_role(call: Call) -> StaffRead:
 async def unlock(call: Call) -> StaffRead:
     user = await auth.unlock(call.rt, user_id=call.path["id"], actor=call.user, ip=call.client_ip,
                              request_id=call.request_id)
-    return staff_read(user)
+    return await staff_read(user)

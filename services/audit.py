@@ -48,6 +48,14 @@ async def list_entries(*, action: str | None, actor_id: int | None, since: datet
     return rows, total
 
 
+async def actor_names(ids: set[int]) -> dict[int, str]:
+    """Who the actors are, for people reading the log (staff by username)."""
+    from models import User
+
+    rows = await User.filter(id__in=list(ids)).values("id", "username", "display_name")
+    return {r["id"]: r["username"] or r["display_name"] for r in rows}
+
+
 async def purge_expired(*, retention_days: int, now: datetime) -> int:
     """Remove entries older than the retention period (never younger than 180 days)."""
     cutoff = now - timedelta(days=max(retention_days, 180))

@@ -169,6 +169,9 @@ export function saveBlob(blob, filename) {
 export function toastError(err) {
   // 401s are already handled by going back to the login page with a message.
   if (err instanceof ApiError && err.status === 401) return;
+  // Anything that is not an API answer is a console bug: keep its stack for the
+  // developer tools (and the browser tests, which fail on console errors).
+  if (!(err instanceof ApiError)) console.error(err);
   ElementPlus.ElMessage({ type: 'error', message: err.message || '操作失败', showClose: true, duration: 5000 });
 }
 

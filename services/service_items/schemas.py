@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Stage = Literal["start", "operate", "change", "close"]
 STAGE_LABELS = {"start": "开办", "operate": "经营", "change": "变更", "close": "注销"}
@@ -59,12 +59,18 @@ class ServiceItemWrite(BaseModel):
     stage: Stage = Field(description="生命周期：开办/经营/变更/注销")
     faq: list[Faq] = Field(default_factory=list, max_length=30)
 
-    @model_validator(mode="after")
-    def _committed_within_statutory(self) -> "ServiceItemWrite":
-        if self.statutory_days and self.committed_days > self.statutory_days:
+    @field_validator("committed_days")
+    @classmethod
+    def _committed_within_statutory(cls, v: int, info: ValidationInfo) -> int:
+        statutory = info.data.get("statutory_days")
+        if statutory and v > statutory:
             raise ValueError("承诺时限不能超过法定时限")
-        self.keywords = [k.strip()[:32] for k in self.keywords if k and k.strip()]
-        return self
+        return v
+
+    @field_validator("keywords")
+    @classmethod
+    def _clean_keywords(cls, v: list[str]) -> list[str]:
+        return [k.strip()[:32] for k in v if k and k.strip()]
 
 
 class DepartmentRead(BaseModel):

@@ -175,20 +175,20 @@ async def import_items(rt: Runtime, *, data: bytes, filename: str, actor: Princi
         if not row:
             continue
         code = (row.get("code") or "").strip()
+        dept_code = (row.get("department") or "").strip()
+        problems = []
+        if dept_code and dept_code not in departments:
+            problems.append({"field": "department", "message": f"部门编码 {dept_code} 不存在"})
+        if code and code in seen:
+            problems.append({"field": "code", "message": f"与第 {seen[code]} 行的事项编码重复"})
+        item = None
         try:
             item = ServiceItemWrite.model_validate(row_to_payload(row))
         except ValidationError as exc:
-            rejected.append(ImportRejection(row=n, code=code, errors=field_errors(exc)))
-            continue
+            problems = field_errors(exc) + problems
         except ValueError as exc:
-            rejected.append(ImportRejection(row=n, code=code, errors=[{"field": "row", "message": str(exc)}]))
-            continue
-        problems = []
-        if item.department not in departments:
-            problems.append({"field": "department", "message": f"部门编码 {item.department} 不存在"})
-        if item.code in seen:
-            problems.append({"field": "code", "message": f"与第 {seen[item.code]} 行的事项编码重复"})
-        if problems:
+            problems = [{"field": "row", "message": str(exc)}] + problems
+        if problems or item is None:
             rejected.append(ImportRejection(row=n, code=code, errors=problems))
             continue
         seen[item.code] = n

@@ -103,8 +103,11 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope, not session: while sync Playwright is open it keeps an asyncio loop
+    # running in this thread, and pytest-asyncio cannot run the async tests of the
+    # rest of the suite (tests/integration) until it is closed again.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -116,13 +119,17 @@ def browser():
 @pytest.fixture
 def page(browser, live_server):
     """A fresh browser context per test (no shared session storage), failing the test
-    on any uncaught JavaScript error: a broken page must not pass by luck."""
+    on any uncaught JavaScript error or console error: a broken page must not pass by
+    luck. Failed HTTP answers (the 401 of a wrong password, a 422) are expected and
+    are what the tests assert on, so the browser's resource-load messages are ignored."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN",
                                   timezone_id="Asia/Shanghai", accept_downloads=True)
     context.set_default_timeout(15_000)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: errors.append(msg.text)
+          if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
     yield pg
     context.close()
     assert not errors, f"JavaScript errors in the console page: {errors}"

@@ -100,6 +100,77 @@ def test_sysadmin_edits_an_item_and_sees_the_change(page, live_server, api, logi
 
 
 @pytest.mark.browser
+def test_edit_shows_field_errors_from_the_server(page, api, login_as):
+    login_as("sysadmin")
+    page.get_by_test_id("menu-items").click()
+    search_items(page, "个体工商户")
+    row = table_rows(page, "items-table").filter(has_text="个体工商户").first
+    with page.expect_response(lambda r: re.search(r"/api/v1/service-items/\d+$", r.url) is not None) as info:
+        row.get_by_test_id("item-edit").click()
+    before = info.value.json()
+    dialog = page.get_by_test_id("item-dialog")
+    page.wait_for_function("() => document.querySelector('[data-testid=field-name]').value.length > 0")
+    dialog.get_by_test_id("field-name").fill("个")  # the API wants at least 2 characters
+    dialog.get_by_test_id("field-online_url").fill("不是网址")
+    with page.expect_response(lambda r: r.request.method == "PUT") as saved:
+        page.get_by_test_id("item-save").click()
+    assert saved.value.status == 422
+    name_item = dialog.locator(".el-form-item", has=page.get_by_test_id("field-name"))
+    assert "长度不能少于 2 个字符" in name_item.locator(".el-form-item__error").inner_text()
+    url_item = dialog.locator(".el-form-item", has=page.get_by_test_id("field-online_url"))
+    assert "格式不正确" in url_item.locator(".el-form-item__error").inner_text()
+    assert dialog.is_visible()  # still open for correcting
+
+    _, after = api.call("GET", f"/api/v1/service-items/{before['id']}")
+    assert after["name"] == before["name"]
+
+
+@pytest.mark.browser
+def test_sysadmin_creates_then_retires_an_item(page, api, login_as):
+    code = f"TEST-NEW-{uuid.uuid4().hex[:6].upper()}"
+    name = f"控制台新增测试事项{code[-4:]}"
+    login_as("sysadmin")
+    page.get_by_test_id("menu-items").click()
+    page.get_by_test_id("item-create").click()
+    dialog = page.get_by_test_id("item-dialog")
+    dialog.get_by_test_id("field-code").fill(code)
+    dialog.get_by_test_id("field-name").fill(name)
+    dialog.get_by_test_id("field-department").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="税务局").click()
+    dialog.locator(".el-radio-button", has_text="经营").click()
+    statutory = dialog.locator("[data-testid=field-statutory_days] input")
+    statutory.fill("5")
+    statutory.press("Tab")
+    dialog.locator(".el-tabs__item", has_text="办理要件").click()
+    dialog.get_by_test_id("material-add").click()
+    dialog.get_by_test_id("material-name").last.fill("营业执照复印件")
+    dialog.locator(".el-tabs__item", has_text="常见问题").click()
+    dialog.get_by_test_id("faq-add").click()
+    dialog.get_by_test_id("faq-q").last.fill("要多久？")
+    dialog.locator("textarea[placeholder='回答']").last.fill("材料齐全的，5 个工作日内办结。")
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/service-items") and r.request.method == "POST") as created:
+        page.get_by_test_id("item-save").click()
+    assert created.value.status == 201, created.value.text()
+    item = created.value.json()
+    assert item["department"]["code"] == "SW" and item["stage"] == "operate"
+    assert item["materials"][0]["name"] == "营业执照复印件"
+    assert item["faq"] == [{"q": "要多久？", "a": "材料齐全的，5 个工作日内办结。"}]
+
+    search_items(page, name)
+    row = table_rows(page, "items-table").filter(has_text=name).first
+    assert "税务局" in row.inner_text() and "经营" in row.inner_text()
+
+    row.get_by_test_id("item-retire").click()
+    with page.expect_response(lambda r: r.request.method == "DELETE") as retired:
+        page.locator(".el-message-box__btns button", has_text="确定下架").click()
+    assert retired.value.status == 204
+    page.locator(".el-message--success", has_text="事项已下架").wait_for()
+    table_rows(page, "items-table").filter(has_text=name).first.wait_for(state="detached")
+    status, _ = api.call("GET", f"/api/v1/service-items/{item['id']}")
+    assert status == 404
+
+
+@pytest.mark.browser
 def test_auditor_sees_only_the_audit_log(page, live_server, api, login_as, artifacts):
     # Make sure the log holds a sysadmin's 修改事项 whatever order the tests run in.
     token = api.login("sysadmin")
@@ -196,6 +267,54 @@ def test_import_reports_created_and_rejected_rows(page, live_server, login_as, t
     page.keyboard.press("Escape")
     search_items(page, name)
     table_rows(page, "items-table").filter(has_text=name).first.wait_for()
+
+
+@pytest.mark.browser
+def test_accounts_sysadmin_creates_secadmin_unlocks_and_changes_role(page, api, login_as):
+    username = f"staff_{uuid.uuid4().hex[:6]}"
+    password = "Console@2026test"
+    login_as("sysadmin")
+    page.get_by_test_id("menu-accounts").click()
+    page.get_by_test_id("account-create").click()
+    page.get_by_test_id("account-username").fill(username)
+    page.get_by_test_id("account-display-name").fill("测试咨询员")
+    page.get_by_test_id("account-password").fill(password)
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/staff") and r.request.method == "POST") as created:
+        page.get_by_test_id("account-submit").click()
+    assert created.value.status == 201, created.value.text()
+    row = table_rows(page, "accounts-table").filter(has_text=username)
+    row.wait_for()
+    assert "咨询员" in row.inner_text()
+    page.get_by_test_id("logout").click()
+    page.get_by_test_id("login-page").wait_for()
+
+    # Lock the new account the way it happens: too many wrong passwords.
+    for _ in range(5):
+        status, _ = api.call("POST", "/api/v1/auth/staff-login", body={"username": username, "password": "wrong-pass"})
+    assert status == 423
+
+    login_as("secadmin")
+    page.get_by_test_id("menu-accounts").click()
+    row = table_rows(page, "accounts-table").filter(has_text=username)
+    row.wait_for()
+    assert "已锁定" in row.inner_text()
+    row.get_by_test_id("account-unlock").click()
+    page.locator(".el-message-box__btns button", has_text="解除锁定").click()
+    page.locator(".el-message--success", has_text="已解锁").wait_for()
+    row.get_by_test_id("account-locked").wait_for(state="detached")
+    assert "正常" in row.inner_text()
+
+    row.get_by_test_id("account-role").click()
+    page.get_by_test_id("role-select").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="部门主管").click()
+    with page.expect_response(lambda r: r.url.endswith("/role") and r.request.method == "PUT") as changed:
+        page.get_by_test_id("role-submit").click()
+    assert changed.value.status == 200, changed.value.text()
+    table_rows(page, "accounts-table").filter(has_text=username).filter(has_text="部门主管").wait_for()
+
+    status, body = api.call("POST", "/api/v1/auth/staff-login", body={"username": username, "password": password})
+    assert status == 200, body
+    assert body["user"]["role"] == "supervisor"
 
 
 ROLE_VIEWS = [

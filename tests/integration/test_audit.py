@@ -17,6 +17,7 @@ async def test_audit_admin_reads_logins_failures_and_lockouts(client, api):
     locked = await (await client.get("/api/v1/audit-log", params={"action": "account_locked"},
                                      headers=auth(token))).json()
     assert locked["total"] == 1 and locked["items"][0]["outcome"] == "success"
+    assert locked["items"][0]["actor_name"] == "xu"
 
 
 async def test_only_the_audit_admin_reads_the_audit_log(client, api):

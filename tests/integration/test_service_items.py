@@ -94,7 +94,8 @@ async def test_committed_time_cannot_exceed_the_statutory_time(client, api):
     resp = await client.post("/api/v1/service-items", json=new_item(statutory_days=3, committed_days=5),
                              headers=auth(token))
     assert resp.status == 422
-    assert (await resp.json())["error"]["details"][0]["message"] == "承诺时限不能超过法定时限"
+    assert (await resp.json())["error"]["details"][0] == {"field": "committed_days",
+                                                           "message": "承诺时限不能超过法定时限"}
 
 
 async def test_only_the_system_admin_edits_the_catalogue(client, api):
@@ -123,7 +124,7 @@ async def test_import_reports_each_rejected_row_and_imports_the_valid_ones(clien
     token = await api.staff_token("system_admin")
     csv = CSV_HEADER + (
         'IMP-1,小微企业首次贷款贴息申请,行政给付,SW,首贷贴息,贴息、首贷,"营业执照|必需|复印件|1|\n贷款合同|必需|复印件|1|",申请：线上提交,10,5,是,经营\n'
-        "IMP-2,缺部门的事项,公共服务,NOPE,,,,,3,1,否,经营\n"
+        "IMP-2,缺部门的事项,公共服务,NOPE,,,,,3,1,否,某天\n"
         "IMP-3,时限不对的事项,公共服务,SW,,,,,3,9,否,经营\n"
         "IMP-1,重复编码的事项,公共服务,SW,,,,,3,1,否,经营\n")
     resp = await upload(client, token, "items.csv", csv.encode())
@@ -132,7 +133,9 @@ async def test_import_reports_each_rejected_row_and_imports_the_valid_ones(clien
     assert report["created"] == 1 and report["updated"] == 0 and report["total_rows"] == 4
     rejected = {r["row"]: r for r in report["rejected"]}
     assert set(rejected) == {3, 4, 5}
-    assert rejected[3]["errors"][0]["message"] == "部门编码 NOPE 不存在"
+    # Every reason of a row is reported at once, not one per attempt.
+    assert {e["field"] for e in rejected[3]["errors"]} == {"stage", "department"}
+    assert {"field": "department", "message": "部门编码 NOPE 不存在"} in rejected[3]["errors"]
     assert rejected[4]["errors"][0]["message"] == "承诺时限不能超过法定时限"
     assert "重复" in rejected[5]["errors"][0]["message"]
     item = await ServiceItem.get(code="IMP-1")

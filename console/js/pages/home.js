@@ -15,6 +15,9 @@ export default {
     const onlineEl = Vue.ref(null);
     // Chart instances are not reactive state: Vue proxies would slow ECharts down.
     let charts = [];
+    // Staff often click on before the statistics arrive; a late answer must not try
+    // to draw into containers that no longer exist.
+    let unmounted = false;
 
     const onlineRate = Vue.computed(() =>
       stats.total ? Math.round((stats.online / stats.total) * 1000) / 10 : 0);
@@ -46,7 +49,7 @@ export default {
         color: [PALETTE[0]],
         tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, formatter: (p) => `${p[0].name}：${p[0].value} 项` },
         grid: { left: 40, right: 16, top: 24, bottom: 64 },
-        xAxis: { type: 'category', data: rows.map((r) => r.name), axisLabel: { interval: 0, rotate: rows.length > 8 ? 35 : 0 } },
+        xAxis: { type: 'category', data: rows.map((r) => r.name), axisLabel: { interval: 0, rotate: rows.length > 14 ? 30 : 0 } },
         yAxis: { type: 'value', minInterval: 1, name: '事项数' },
         series: [{ type: 'bar', data: rows.map((r) => r.count), barMaxWidth: 36, label: { show: true, position: 'top' } }],
       });
@@ -91,11 +94,14 @@ export default {
         stats.online = items.filter((i) => i.online_available).length;
         stats.immediate = items.filter((i) => i.committed_days === 0).length;
         stats.departments = new Set(items.map((i) => i.department.code)).size;
+        if (unmounted) return;
         loading.value = false;
         // Containers exist only once the loading state is gone.
         await Vue.nextTick();
+        if (unmounted || !deptEl.value) return;
         draw(deps.items, items);
       } catch (e) {
+        if (unmounted) return;
         failed.value = e.message || '统计数据加载失败';
         toastError(e);
         loading.value = false;
@@ -107,6 +113,7 @@ export default {
       load();
     });
     Vue.onBeforeUnmount(() => {
+      unmounted = true;
       window.removeEventListener('resize', resize);
       disposeCharts();
     });

@@ -183,7 +183,7 @@ export default {
   template: `
   <el-dialog :model-value="modelValue" @update:model-value="$emit('update:modelValue', $event)" :title="title"
              width="960px" top="4vh" :close-on-click-modal="false" append-to-body class="item-dialog">
-    <div data-testid="item-dialog" v-loading="loading" element-loading-text="正在加载事项…">
+    <div data-testid="item-dialog" class="item-dialog-body" v-loading="loading" element-loading-text="正在加载事项…">
       <el-alert v-for="(g, i) in generalErrors" :key="i" :title="g" type="error" show-icon :closable="false"
                 class="dialog-alert" data-testid="item-general-error" />
       <el-form :model="form" label-width="120px" :disabled="readonly" class="item-form">
