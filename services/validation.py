@@ -24,6 +24,7 @@ _MESSAGES = {
     "date_parsing": "应为日期（YYYY-MM-DD）",
     "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
     "datetime_parsing": "应为 ISO 8601 时间",
+    "datetime_from_date_parsing": "应为 ISO 8601 时间",
     "datetime_type": "应为 ISO 8601 时间",
     "list_type": "应为数组",
     "dict_type": "应为对象",
