@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from handlers.base import Call, endpoint
 from services.consultations.deadlines import due_after
@@ -11,6 +11,13 @@ from services.consultations.deadlines import due_after
 class DueQuery(BaseModel):
     start: datetime = Field(description="受理时间，ISO 8601（无时区时按北京时间）")
     working_days: int = Field(ge=0, le=365, description="工作日数")
+
+    @field_validator("start")
+    @classmethod
+    def _plausible(cls, v: datetime) -> datetime:
+        if not 2000 <= v.year <= 2100:
+            raise ValueError("受理时间应在 2000 年至 2100 年之间")
+        return v
 
 
 class DueRead(BaseModel):
