@@ -92,9 +92,11 @@ class CatalogueCache:
         now = time.monotonic()
         if self._snapshot is not None and now - self._checked_at < VERSION_CHECK_SECONDS:
             return self._snapshot
+        # Mark the check first: requests arriving during the round trip use the snapshot
+        # they have instead of all asking Redis at once.
+        self._checked_at = now
         raw = await rt.redis.get(rt.keys.catalogue_version())
         version = raw.decode() if isinstance(raw, bytes) else (raw or "0")
-        self._checked_at = now
         if self._snapshot is None or self._snapshot.version != version:
             async with self._lock:
                 if self._snapshot is None or self._snapshot.version != version:
