@@ -3,6 +3,8 @@
 from models.audit import AuditEntry
 from models.catalogue import Department, ServiceItem
 from models.identity import Enterprise, Invitation, User
+from models.policy import EnterpriseTag, Policy, PolicyConsent, PolicyTransition  # noqa: F401
+from models.notifications import Campaign, Delivery, InboxMessage, NotificationPreference, SubscribeCredit, WeChatFollower  # noqa: F401,E501
 from models.wechat import WeChatEvent
 
 __all__ = ["AuditEntry", "Department", "Enterprise", "Invitation", "ServiceItem", "User",

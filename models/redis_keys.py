@@ -16,6 +16,9 @@ CALLBACK_NONCE_TTL = 600
 CATALOGUE_VERSION_TTL = 30 * 24 * 3600
 RATE_WINDOW_TTL = 120
 SCHEDULER_LOCK_TTL = 300
+#: The outbox stream only carries ids of rows the database keeps; if it expires or is
+#: flushed the sweeper re-offers the rows, so a week of idleness may drop it.
+OUTBOX_STREAM_TTL = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -44,11 +47,27 @@ class Keys:
     def catalogue_version(self) -> str:
         return self._k("catalogue", "version")
 
+    def policy_version(self) -> str:
+        """Bumped whenever the set of published policies changes (per-process feed cache)."""
+        return self._k("policies", "version")
+
     def rate(self, bucket: str, subject: str) -> str:
         return self._k("rate", bucket, subject)
 
     def scheduler_lock(self, job: str) -> str:
         return self._k("scheduler", job)
+
+    def outbox_stream(self) -> str:
+        """Redis Stream of delivery-id batches, read by the workers' consumer group."""
+        return self._k("outbox", "stream")
+
+    def outbox_sweep_lock(self) -> str:
+        """Elects one sweeper per interval across all workers (PX = the interval)."""
+        return self._k("outbox", "sweep-lock")
+
+    def send_bucket(self, name: str) -> str:
+        """Token bucket of the deployment-wide WeChat send rate (TTL set by the script)."""
+        return self._k("outbox", "bucket", name)
 
     def pattern(self) -> str:
         return self._k("*")

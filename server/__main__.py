@@ -85,15 +85,25 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
-    """Background work without HTTP: the scheduler now, the delivery workers as they land."""
+    """Background work without HTTP: the delivery worker and the scheduler.
+
+    Run as many as the send rate needs; they share work through Redis and never
+    through memory, and may be killed at any moment (see notifications.worker)."""
+    from notifications import outbox, worker
     from server import scheduler
+    from server.app import make_gateway
 
     _uvloop()
+    outbox.configure(settings)
 
     async def main() -> None:
         async with _runtime(settings) as rt:
-            console.print("worker started (scheduler)")
-            await scheduler.run_forever(rt)
+            rt.gateway, http = make_gateway(settings, rt, token_cache_seconds=2.0)
+            try:
+                console.print("worker started (delivery worker + scheduler)")
+                await asyncio.gather(worker.run_worker(rt), scheduler.run_forever(rt))
+            finally:
+                await http.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

@@ -1,5 +1,6 @@
 """The one app factory. One cleanup context per resource, in dependency order:
-database → Redis → HTTP client and WeChat gateway → search warm-up → background jobs."""
+database → Redis → HTTP client and WeChat gateway → search warm-up → background jobs
+(scheduler and, when ``run_background``, an in-process delivery worker)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from handlers.appkeys import BACKGROUND, RUNTIME, SANDBOX, SETTINGS
 from models.redis_keys import Keys
+from notifications import outbox, worker
 from server import db, scheduler
 from server.middlewares import errors, request_context
 from server.routes import setup_routes
@@ -49,12 +51,26 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     await redis.aclose()
 
 
+def make_gateway(settings: Settings, rt: Runtime, *,
+                 token_cache_seconds: float = 0.0) -> tuple[WeChatGateway, aiohttp.ClientSession]:
+    """The gateway and the HTTP session it owns (close the session on shutdown).
+
+    ``token_cache_seconds``: worker processes hold the access token briefly in memory
+    instead of reading Redis for every message (see WeChatGateway)."""
+    s = settings
+    # Enough connections for the delivery worker's concurrent sends plus API traffic.
+    limit = max(100, s.delivery_concurrency + 20)
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300))
+    gateway = WeChatGateway(base_url=s.wechat_base(), http=http, redis=rt.redis, keys=rt.keys,
+                            appid=s.wechat_appid, secret=s.wechat_secret.get_secret_value(),
+                            mp_appid=s.wechat_mp_appid, mp_secret=s.wechat_mp_secret.get_secret_value(),
+                            token_cache_seconds=token_cache_seconds)
+    return gateway, http
+
+
 async def _wechat(app: web.Application) -> AsyncIterator[None]:
-    s, rt = app[SETTINGS], app[RUNTIME]
-    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=300))
-    rt.gateway = WeChatGateway(base_url=s.wechat_base(), http=http, redis=rt.redis, keys=rt.keys,
-                               appid=s.wechat_appid, secret=s.wechat_secret.get_secret_value(),
-                               mp_appid=s.wechat_mp_appid, mp_secret=s.wechat_mp_secret.get_secret_value())
+    rt = app[RUNTIME]
+    rt.gateway, http = make_gateway(app[SETTINGS], rt)
     yield
     await http.close()
 
@@ -69,6 +85,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     tasks: list[asyncio.Task] = []
     if app[SETTINGS].run_background:
         tasks.append(asyncio.create_task(scheduler.run_forever(app[RUNTIME]), name="scheduler"))
+        tasks.append(asyncio.create_task(worker.run_worker(app[RUNTIME]), name="delivery-worker"))
     app[BACKGROUND] = tasks
     yield
     for task in tasks:
@@ -79,6 +96,7 @@ def create_app(settings: Settings | None = None, *, redis=None) -> web.Applicati
     settings = settings or Settings()
     app = web.Application(middlewares=[request_context, errors], client_max_size=settings.max_upload_bytes)
     app[SETTINGS] = settings
+    outbox.configure(settings)
     app[RUNTIME] = Runtime(settings=settings, redis=redis, keys=Keys(settings.redis_prefix),
                            cipher=FieldCipher(settings.field_encryption_key.get_secret_value()))
     app.cleanup_ctx.extend([_database, _redis, _wechat, _search_warm_up, _background])

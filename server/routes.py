@@ -12,6 +12,8 @@ import handlers.calendar  # noqa: F401
 import handlers.docs  # noqa: F401
 import handlers.enterprises  # noqa: F401
 import handlers.health  # noqa: F401
+import handlers.messages  # noqa: F401
+import handlers.policies  # noqa: F401
 import handlers.service_items  # noqa: F401
 import handlers.staff  # noqa: F401
 import handlers.wechat_callback  # noqa: F401

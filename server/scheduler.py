@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from notifications import digest
 from services import audit
 from services.runtime import Runtime
 
@@ -34,7 +35,22 @@ async def _purge_audit(rt: Runtime) -> int:
     return await audit.purge_expired(retention_days=rt.settings.audit_retention_days, now=datetime.now(TZ))
 
 
-JOBS: list[Job] = [Job("audit-retention", 24 * 3600, _purge_audit)]
+async def _expire_policies(rt: Runtime) -> int:
+    from services.policies import service as policies
+
+    return await policies.expire_due(rt)
+
+
+async def _digests(rt: Runtime) -> int:
+    return await digest.send_digests(rt)
+
+
+# Policies: hourly, so a policy whose last day was yesterday leaves the feed (which also
+# filters by date) and the library within the first hour of the new day.
+JOBS: list[Job] = [Job("audit-retention", 24 * 3600, _purge_audit),
+                   Job("policy-expiry", 3600, _expire_policies),
+                   # Each user's digest falls on their own minute (digest time or quiet-hours end).
+                   Job("policy-digest", 60, _digests)]
 
 
 async def run_forever(rt: Runtime, jobs: list[Job] | None = None, tick: float = 30.0) -> None:

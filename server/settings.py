@@ -37,6 +37,27 @@ class Settings(BaseSettings):
     #: 43-character EncodingAESKey; when set, callbacks use safe (AES) mode.
     wechat_aes_key: SecretStr | None = None
 
+    #: Subscribe-message templates (mini-program) and template-message templates
+    #: (official account) for policy pushes and case-critical notices.
+    wechat_policy_template_id: str = "sandbox-tpl-policy"
+    wechat_notice_template_id: str = "sandbox-tpl-notice"
+    wechat_mp_policy_template_id: str = "sandbox-mp-tpl-policy"
+    wechat_mp_notice_template_id: str = "sandbox-mp-tpl-notice"
+    #: ``miniprogram_state`` of subscribe messages: developer | trial | formal.
+    wechat_miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
+    #: Sends per second for the whole deployment (all workers share one Redis bucket).
+    wechat_send_rate: float = Field(default=50.0, gt=0)
+    #: Delivery outbox: attempts per delivery, retry backoff, how long a claimed
+    #: delivery may stay "sending" before the sweeper hands it out again.
+    delivery_max_attempts: int = Field(default=6, ge=1, le=20)
+    delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
+    delivery_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    delivery_claim_timeout_seconds: float = Field(default=120.0, gt=0)
+    delivery_batch_size: int = Field(default=200, ge=1, le=1000)
+    delivery_concurrency: int = Field(default=64, ge=1, le=1000)
+    #: Local time (Asia/Shanghai) of the daily policy digest.
+    digest_at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
     #: Key for encrypting personal fields at rest (any length; it is stretched).
     field_encryption_key: SecretStr = SecretStr("dev-only-field-key-change-me")
     staff_idle_minutes: int = 30

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from tortoise.transactions import in_transaction
@@ -20,6 +20,7 @@ from services.runtime import Runtime
 from services.service_items.schemas import ServiceItemWrite
 
 DATA = Path(__file__).parent / "service_items" / "data"
+POLICY_DATA = Path(__file__).parent / "policies" / "data"
 DEMO_PASSWORD = "Demo@2026zone"
 DEMO_STAFF = [
     ("sysadmin", Role.SYSTEM_ADMIN, "系统管理员", None),
@@ -38,6 +39,7 @@ class SeedReport:
     enterprises: int = 0
     staff: list[str] = field(default_factory=list)
     owners: list[tuple[str, str]] = field(default_factory=list)  # (sandbox login code, enterprise)
+    policies: int = 0
 
 
 async def seed_catalogue(report: SeedReport) -> None:
@@ -89,9 +91,54 @@ async def seed_staff(report: SeedReport) -> None:
         report.staff.append(username)
 
 
+async def seed_policies(rt: Runtime, report: SeedReport) -> None:
+    """Demo policies, published as they are (no review, no push: nobody should get a
+    subscribe message because someone ran ``make run``). Idempotent by 文号; also the
+    two policy departments and a few qualification tags of the demo enterprises."""
+    from models import EnterpriseTag, Policy, PolicyTransition
+    from services.policies import rules as policy_rules
+    from services.policies import service as policies
+    from services.policies.schemas import PolicyWrite
+
+    data = json.loads((POLICY_DATA / "demo_policies.json").read_text(encoding="utf-8"))
+    order = await Department.all().count()
+    for n, d in enumerate(data["departments"]):
+        await Department.get_or_create(code=d["code"], defaults={
+            "name": d["name"], "short_name": d["short_name"], "sort_order": order + n})
+    for credit_code, tags in data["enterprise_tags"].items():
+        ent = await Enterprise.get_or_none(credit_code=credit_code)
+        for tag in tags if ent else []:
+            await EnterpriseTag.get_or_create(enterprise_id=ent.id, tag=tag)
+    author = await User.get_or_none(username="policy")
+    items = dict(await ServiceItem.all().values_list("code", "id"))
+    departments = dict(await Department.all().values_list("code", "id"))
+    today = policies.today()
+    for raw in data["policies"]:
+        if await Policy.filter(doc_number=raw["doc_number"]).exists():
+            continue
+        body = {k: v for k, v in raw.items() if k != "service_items"}
+        body["service_item_ids"] = [items[c] for c in raw["service_items"] if c in items]
+        write = PolicyWrite.model_validate(body)
+        values = write.model_dump(exclude={"department", "rules", "attachments"})
+        values["attachments"] = [a.model_dump() for a in write.attachments]
+        values["rules"] = policy_rules.validate(write.rules.model_dump(exclude_none=True), today=today)
+        now = datetime.now(policies.TZ)
+        async with in_transaction():
+            row = await Policy.create(**values, department_id=departments[write.department], series_id=0,
+                                      status="published", published_at=now,
+                                      created_by_id=author.id if author else None)
+            await Policy.filter(id=row.id).update(series_id=row.id)
+            await PolicyTransition.create(policy_id=row.id, action="seed", from_status="", to_status="published",
+                                          actor_id=None, actor_name="演示数据")
+        report.policies += 1
+    if report.policies:
+        await policies.bump_version(rt)
+
+
 async def seed_demo(rt: Runtime) -> SeedReport:
     report = SeedReport()
     await seed_catalogue(report)
     await seed_enterprises(rt, report)
     await seed_staff(report)
+    await seed_policies(rt, report)
     return report

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -165,7 +166,7 @@ class WeChatGateway:
 
     def __init__(self, *, base_url: str, http: aiohttp.ClientSession, redis: Any, keys: Any,
                  appid: str, secret: Any, mp_appid: str, mp_secret: Any, timeout: float = 5.0,
-                 lock_ttl_seconds: float = 15.0) -> None:
+                 lock_ttl_seconds: float = 15.0, token_cache_seconds: float = 0.0) -> None:
         self._base = base_url.rstrip("/")
         self._http = http
         self._redis = redis
@@ -182,6 +183,12 @@ class WeChatGateway:
         # Waiters give up a little after the winner's fetch must have ended.
         self._wait_bound = timeout + 2.0
         self._inflight: dict[tuple[str, str | None], asyncio.Task[str]] = {}
+        # A delivery worker sends hundreds of messages a second; re-reading the token
+        # from Redis for each is a round trip per message. Holding it a second or two
+        # in the process is safe: a token refreshed elsewhere meanwhile answers 40001,
+        # and the compare-and-refresh below then picks up the new one from Redis.
+        self._token_cache_seconds = token_cache_seconds
+        self._local_tokens: dict[str, tuple[str, float]] = {}
         #: HTTP calls per API, for the metrics endpoint.
         self.calls: dict[str, int] = {}
         #: Failures per ``"<api>:<errcode>"``.
@@ -216,10 +223,19 @@ class WeChatGateway:
         (holder of the Redis lock) fetches it and the rest wait for its result.
         """
         appid, _ = self._credentials(app)
+        if self._token_cache_seconds:
+            held = self._local_tokens.get(appid)
+            if held is not None and held[1] > time.monotonic():
+                return held[0]
         cached = _text(await self._redis.get(self._keys.access_token(appid)))
         if cached:
-            return cached
-        return await self._single_flight(app, None)
+            return self._hold(appid, cached)
+        return self._hold(appid, await self._single_flight(app, None))
+
+    def _hold(self, appid: str, token: str) -> str:
+        if self._token_cache_seconds:
+            self._local_tokens[appid] = (token, time.monotonic() + self._token_cache_seconds)
+        return token
 
     async def refresh_after_invalid(self, app: App, stale_token: str) -> str:
         """getStableAccessToken with ``force_refresh=true`` — POST /cgi-bin/stable_token
@@ -230,10 +246,11 @@ class WeChatGateway:
         one forced fetch (and the new token is not immediately invalidated again).
         """
         appid, _ = self._credentials(app)
+        self._local_tokens.pop(appid, None)
         cached = _text(await self._redis.get(self._keys.access_token(appid)))
         if cached and cached != stale_token:
-            return cached
-        return await self._single_flight(app, stale_token)
+            return self._hold(appid, cached)
+        return self._hold(appid, await self._single_flight(app, stale_token))
 
     async def send_subscribe(self, openid: str, template_id: str, data: Mapping[str, Any],
                              page: str | None = None,

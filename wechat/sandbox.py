@@ -137,6 +137,11 @@ class SandboxState:
     outcomes: dict[str, int] = field(default_factory=dict)  # openid -> errcode
     sent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
     msgids: Iterable[int] = field(default_factory=lambda: itertools.count(3_000_000_001))
+    #: Every message accepted, and how many were repeats of an earlier one (same kind,
+    #: recipient, template and page): what a delivery test needs past the record's limit.
+    sent_total: int = 0
+    sent_repeated: int = 0
+    _sent_keys: set[int] = field(default_factory=set)
 
     def reset(self) -> None:
         self.tokens.clear()
@@ -147,6 +152,8 @@ class SandboxState:
         self.faults_injected = 0
         self.outcomes.clear()
         self.sent.clear()
+        self.sent_total = self.sent_repeated = 0
+        self._sent_keys.clear()
 
     # ---------------------------------------------------------- identities
 
@@ -223,6 +230,13 @@ class SandboxState:
 
     def record(self, kind: str, appid: str, body: dict[str, Any]) -> int:
         msgid = next(self.msgids)  # type: ignore[call-overload]
+        # Not the data: it carries the send time, which differs between a message and its repeat.
+        key = hash((kind, body["touser"], body["template_id"], body.get("page"),
+                    orjson.dumps(body.get("miniprogram"))))
+        self.sent_total += 1
+        if key in self._sent_keys:
+            self.sent_repeated += 1
+        self._sent_keys.add(key)
         self.sent.append({"msgid": msgid, "kind": kind, "appid": appid, "touser": body["touser"],
                           "template_id": body["template_id"], "data": body["data"],
                           "page": body.get("page"), "url": body.get("url"),
@@ -456,7 +470,8 @@ async def get_sent(request: web.Request) -> web.Response:
 async def get_stats(request: web.Request) -> web.Response:
     state = request.app[STATE]
     return _json({"token_fetches": state.token_fetches, "calls": state.calls,
-                  "sent": len(state.sent), "faults_injected": state.faults_injected})
+                  "sent": len(state.sent), "sent_total": state.sent_total,
+                  "sent_repeated": state.sent_repeated, "faults_injected": state.faults_injected})
 
 
 async def post_reset(request: web.Request) -> web.Response:
@@ -465,12 +480,15 @@ async def post_reset(request: web.Request) -> web.Response:
 
 
 def create_sandbox_app(apps: Iterable[SandboxApp] | None = None, *, seed: int | None = None,
-                       token_lifetime: int = TOKEN_LIFETIME,
+                       token_lifetime: int = TOKEN_LIFETIME, sent_limit: int = 10_000,
                        state: SandboxState | None = None) -> web.Application:
-    """The simulator as an aiohttp application; its state is ``app[STATE]``."""
+    """The simulator as an aiohttp application; its state is ``app[STATE]``.
+
+    ``sent_limit``: how many sent messages the record keeps (the oldest go first)."""
     app = web.Application()
     app[STATE] = state or SandboxState(apps={a.appid: a for a in (apps or DEFAULT_APPS)},
-                                       token_lifetime=token_lifetime, rng=random.Random(seed))
+                                       token_lifetime=token_lifetime, rng=random.Random(seed),
+                                       sent=deque(maxlen=sent_limit))
     app.router.add_get("/sns/jscode2session", jscode2session)
     app.router.add_post("/cgi-bin/stable_token", stable_token)
     app.router.add_post("/cgi-bin/message/subscribe/send", subscribe_send)
@@ -500,10 +518,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token-lifetime", type=int, default=TOKEN_LIFETIME,
                         help="seconds a new access token stays valid")
     parser.add_argument("--seed", type=int, default=None, help="seed for fault rates")
+    parser.add_argument("--sent-limit", type=int, default=10_000,
+                        help="how many sent messages /sandbox/sent keeps")
     args = parser.parse_args(argv)
     apps = (SandboxApp(args.mini_appid, args.mini_secret, "mini"),
             SandboxApp(args.mp_appid, args.mp_secret, "mp"))
-    app = create_sandbox_app(apps, seed=args.seed, token_lifetime=args.token_lifetime)
+    app = create_sandbox_app(apps, seed=args.seed, token_lifetime=args.token_lifetime,
+                             sent_limit=args.sent_limit)
     web.run_app(app, host=args.host, port=args.port, access_log=None,
                 print=lambda _: print(f"wechat sandbox listening on http://{args.host}:{args.port}",
                                       flush=True))

@@ -1,0 +1,293 @@
+"""The outbox: a campaign, its inbox messages and its delivery rows, written with the
+domain change in one transaction; ids handed to the workers after commit.
+
+Persist first, hand off by id (handbook §5): the database is the record of work and
+the Redis Stream only carries ids, so a lost stream loses no message — the sweeper
+(:mod:`notifications.worker`) re-offers whatever is still waiting.
+
+Everything per recipient is one ``INSERT … SELECT`` over the caller's recipient
+query: 100,000 recipients are a few statements, never a Python loop.
+
+Delivery statuses::
+
+    queued ──claim──▶ sending ──▶ delivered
+      ▲                  │  ├───▶ retrying ──(due)──▶ queued …  ──(limit)──▶ failed
+      └──(sweeper)───────┘  ├───▶ rejected   (permanent error: one attempt)
+                            └───▶ skipped    (no subscribe credit; folded into a digest)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from models.notifications import Campaign, Delivery, InboxMessage
+from models.redis_keys import OUTBOX_STREAM_TTL
+from notifications.schedule import (DEFAULT_QUIET_END, DEFAULT_QUIET_START, MINUTE_MS,
+                                    minute_of_day, parse_hhmm)
+from notifications.sqltext import Statement, at_next_sql, in_quiet_sql, now_ms
+
+CHANNELS = ("subscribe", "template")
+STATUSES = ("queued", "sending", "delivered", "retrying", "failed", "skipped", "rejected")
+TERMINAL = frozenset({"delivered", "failed", "skipped", "rejected"})
+#: Kinds whose non-critical deliveries follow the user's digest preference.
+DIGEST_KINDS = frozenset({"policy"})
+#: Ids per stream entry: one XADD carries a batch a worker claims in one statement.
+STREAM_BATCH = 200
+_KICK_PAGE = 5000
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{0,16}$")
+
+
+@dataclass
+class OutboxConfig:
+    """Set once by the composition root (``configure``) from settings."""
+
+    digest_at: int = 9 * 60
+    stream_batch: int = STREAM_BATCH
+    claim_timeout_ms: int = 120_000
+
+
+CONFIG = OutboxConfig()
+
+
+def configure(settings: Any) -> None:
+    CONFIG.digest_at = parse_hhmm(settings.digest_at)
+    CONFIG.stream_batch = settings.delivery_batch_size
+    CONFIG.claim_timeout_ms = int(settings.delivery_claim_timeout_seconds * 1000)
+
+
+# ----------------------------------------------------------------- writing
+
+
+def _pref_filter(st: Statement, column: str, value: str) -> str:
+    """Users listing nothing hear about everything; otherwise the value must be listed."""
+    if not value:
+        return "1 = 1"
+    return f"(p.id IS NULL OR p.{column} = '' OR p.{column} LIKE {st.p('%,' + value + ',%')})"
+
+
+#: One row per recipient with what the delivery rows need (preferences defaulted).
+_MEMBER_COLUMNS = (f"u.id AS user_id, u.openid AS openid, u.unionid AS unionid, "
+                   f"COALESCE(p.mode, 'immediate') AS mode, "
+                   f"COALESCE(p.quiet_start, {DEFAULT_QUIET_START}) AS qs, "
+                   f"COALESCE(p.quiet_end, {DEFAULT_QUIET_END}) AS qe")
+
+
+async def create_campaign(*, kind: str, source_id: int, title: str, summary: str, page: str,
+                          recipient_sql: str, recipient_params: list, created_by: int | None,
+                          critical: bool = False, topic: str = "", department_code: str = "",
+                          at_ms: int | None = None) -> int:
+    """Write a campaign, one inbox message per recipient and its delivery rows.
+
+    Call it inside your own ``in_transaction()`` (it joins it through a savepoint),
+    and :func:`kick` after your commit.
+
+    ``recipient_sql`` returns one column ``user_id`` (duplicates are fine); write its
+    placeholders as ``$1, $2 …`` for ``recipient_params`` — PostgreSQL numbering,
+    which SQLite reads as ``?1, ?2 …`` — and keep it portable (no ``::`` casts).
+    ``topic`` (policy type) and ``department_code`` are matched against the users'
+    preferences; empty means "not filtered". ``critical`` (a reply to the user's
+    consultation, a deadline) ignores the digest and quiet hours. ``at_ms`` fixes
+    "now" (tests).
+    """
+    if not _TOKEN.match(topic) or not _TOKEN.match(department_code):
+        raise ValueError("topic and department_code are short codes (letters, digits, - and _)")
+    now = now_ms() if at_ms is None else at_ms
+    now_dt = datetime.fromtimestamp(now / 1000, UTC)
+    async with in_transaction() as conn:
+        campaign = await Campaign.create(
+            kind=kind[:16], source_id=source_id, title=title[:128], summary=summary[:256],
+            page=page[:256], critical=critical, topic=topic, department_code=department_code,
+            created_by_id=created_by, created_at=now_dt, using_db=conn)
+        st = Statement(conn, recipient_params)
+        matching = (f"FROM app_user u LEFT JOIN notification_preference p ON p.user_id = u.id "
+                    f"WHERE u.is_active AND u.id IN (SELECT x.user_id FROM ({st.native(recipient_sql)}) x)")
+        wanted = (f"{_pref_filter(st, 'policy_types', topic)} "
+                  f"AND {_pref_filter(st, 'departments', department_code)}")
+        c_id, c_dt = st.p(campaign.id, "INT"), st.p(now_dt, "TIMESTAMPTZ")
+        if st.pg:
+            # One statement: the matching query runs once (a hash semi-join, no DISTINCT
+            # pass), and inbox and outbox are both written from its materialised result.
+            deliveries = _deliveries_sql(st, "m", c_id=c_id, c_dt=c_dt, kind=kind, critical=critical,
+                                         now=now, where="m.wanted")
+            # Room for the hash tables of 100,000 recipients in memory (this transaction only).
+            await conn.execute_script("SET LOCAL work_mem = '64MB'")
+            [row] = await conn.execute_query_dict(
+                # In user order: the inbox's (user, campaign) index and the outbox's
+                # (campaign, user, channel) index are then filled in one sequential pass.
+                f"WITH m AS MATERIALIZED (SELECT {_MEMBER_COLUMNS}, ({wanted}) AS wanted {matching} "
+                f"ORDER BY u.id), "
+                f"ins AS (INSERT INTO inbox_message (user_id, campaign_id, created_at) "
+                f"        SELECT m.user_id, {c_id}, {c_dt} FROM m WHERE m.wanted), "
+                f"del AS ({deliveries}) "
+                f"SELECT COUNT(*) AS matched, COUNT(*) FILTER (WHERE m.wanted) AS recipients FROM m",
+                st.params)
+            matched, recipients = int(row["matched"]), int(row["recipients"])
+        else:
+            # SQLite has no INSERT inside WITH: the same pieces as three statements.
+            [row] = await conn.execute_query_dict(f"SELECT COUNT(*) AS n {matching}",
+                                                  st.params[:len(recipient_params)])
+            matched = int(row["n"])
+            recipients, _ = await conn.execute_query(
+                f"INSERT INTO inbox_message (user_id, campaign_id, created_at) "
+                f"SELECT u.id, {c_id}, {c_dt} {matching} AND {wanted}", st.params)
+            st = Statement(conn)
+            c_id, c_dt = st.p(campaign.id, "INT"), st.p(now_dt, "TIMESTAMPTZ")
+            m = (f"(SELECT {_MEMBER_COLUMNS} FROM inbox_message i JOIN app_user u ON u.id = i.user_id "
+                 f"LEFT JOIN notification_preference p ON p.user_id = u.id WHERE i.campaign_id = {c_id})")
+            await conn.execute_query(
+                _deliveries_sql(st, m, c_id=c_id, c_dt=c_dt, kind=kind, critical=critical, now=now,
+                                where="1 = 1"), st.params)
+        await Campaign.filter(id=campaign.id).using_db(conn).update(matched=matched, recipients=recipients)
+    return campaign.id
+
+
+def _deliveries_sql(st: Statement, members: str, *, c_id: str, c_dt: str, kind: str, critical: bool,
+                    now: int, where: str) -> str:
+    """INSERT of one row per (recipient, channel) from ``members`` (see _MEMBER_COLUMNS).
+
+    Timing is decided per user in SQL. ``not_before``: NULL = now; else the end of the
+    user's quiet hours, or their digest moment. ``offer_at``: when the sweeper offers
+    the row if nobody has — the claim timeout from now for rows :func:`kick` offers at
+    once (so a crash before the kick loses nothing), the due time for deferred rows.
+    """
+    minute = minute_of_day(now)
+    minute_start = now - now % MINUTE_MS
+    digest_at = int(CONFIG.digest_at)
+    if critical:
+        digest = "FALSE"
+        not_before = "CAST(NULL AS BIGINT)"
+    else:
+        held = kind in DIGEST_KINDS
+        digest = "(CASE WHEN m.mode = 'digest' THEN TRUE ELSE FALSE END)" if held else "FALSE"
+        digest_minute = f"(CASE WHEN {in_quiet_sql(str(digest_at), 'm.qs', 'm.qe')} = 1 THEN m.qe ELSE {digest_at} END)"
+        digest_case = (f"WHEN m.mode = 'digest' THEN {at_next_sql(minute_start, minute, digest_minute)} "
+                       if held else "")
+        not_before = (f"(CASE {digest_case}WHEN {in_quiet_sql(str(minute), 'm.qs', 'm.qe')} = 1 "
+                      f"THEN {at_next_sql(minute_start, minute, 'm.qe')} ELSE CAST(NULL AS BIGINT) END)")
+    c_offer = st.p(now + CONFIG.claim_timeout_ms, "BIGINT")
+
+    def select(channel: str, openid: str, joins: str, condition: str) -> str:
+        return (f"SELECT {c_id}, m.user_id, '{channel}', {openid}, 'queued', {digest}, 0, FALSE, "
+                f"COALESCE({not_before}, {c_offer}), {not_before}, '', '', {c_dt} "
+                f"FROM {members} m {joins} WHERE {where} AND {condition}")
+
+    return ("INSERT INTO notification_delivery (campaign_id, user_id, channel, openid, status, digest, "
+            "attempts, credit_held, offer_at, not_before, last_error, note, created_at) "
+            + select("subscribe", "m.openid", "", "m.openid IS NOT NULL")
+            + " UNION ALL "
+            # One official-account openid per user even if stale follower rows share a unionid.
+            + select("template", "f.openid",
+                     "JOIN (SELECT unionid, MIN(openid) AS openid FROM wechat_follower "
+                     "WHERE subscribed GROUP BY unionid) f ON f.unionid = m.unionid",
+                     "m.unionid IS NOT NULL"))
+
+
+async def notify_user(*, user_id: int, title: str, summary: str, page: str, critical: bool,
+                      kind: str, source_id: int, at_ms: int | None = None) -> int:
+    """One recipient (a consultation reply, a deadline notice): same path, same guarantees.
+
+    Inside the caller's transaction like :func:`create_campaign`; :func:`kick` after commit.
+    """
+    return await create_campaign(
+        kind=kind, source_id=source_id, title=title, summary=summary, page=page,
+        recipient_sql="SELECT id AS user_id FROM app_user WHERE id = $1",
+        recipient_params=[user_id], created_by=None, critical=critical, at_ms=at_ms)
+
+
+# ----------------------------------------------------------------- hand-off
+
+
+async def push_ids(rt: Any, ids: list[int]) -> int:
+    """XADD the ids in batches, pipelined: one round trip per few hundred entries."""
+    if not ids:
+        return 0
+    stream = rt.keys.outbox_stream()
+    batch = max(1, CONFIG.stream_batch)
+    async with rt.redis.pipeline(transaction=False) as pipe:
+        for start in range(0, len(ids), batch):
+            pipe.xadd(stream, {"ids": ",".join(map(str, ids[start:start + batch]))})
+        pipe.expire(stream, OUTBOX_STREAM_TTL)
+        await pipe.execute()
+    return len(ids)
+
+
+async def kick(rt: Any, campaign_id: int) -> int:
+    """After commit: offer the campaign's ready deliveries to the workers. Returns the count.
+
+    Reads ids page by page (keyset), so a large campaign never sits in memory whole.
+    If this never runs (a crash right after commit), the sweeper offers the rows later.
+    """
+    now = now_ms()
+    total, last = 0, 0
+    while True:
+        ids = await (Delivery.filter(campaign_id=campaign_id, status="queued", digest=False, id__gt=last)
+                     .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+                     .order_by("id").limit(_KICK_PAGE).values_list("id", flat=True))
+        if not ids:
+            return total
+        total += await push_ids(rt, list(ids))
+        last = ids[-1]
+
+
+# ----------------------------------------------------------------- reading
+
+#: kind → async (source_id, since) → number of consultations citing it. The
+#: consultation feature registers its counter here (see ``register_citation_counter``).
+CitationCounter = Callable[[int, datetime], Awaitable[int]]
+_CITATION_COUNTERS: dict[str, CitationCounter] = {}
+CITATION_WINDOW_DAYS = 14
+
+
+def register_citation_counter(kind: str, counter: CitationCounter) -> None:
+    """Hook for the consultation feature: how many consultations cite a ``kind`` source."""
+    _CITATION_COUNTERS[kind] = counter
+
+
+async def campaign_figures(campaign_id: int) -> dict:
+    """What became of a campaign: matched, per channel per status, read, consultations.
+
+    ``consultations_14d`` counts consultations citing the campaign's source within 14
+    days of sending; 0 until the consultation feature registers its counter.
+    """
+    campaign = await Campaign.get_or_none(id=campaign_id)
+    if campaign is None:
+        raise LookupError(campaign_id)
+    channels = {ch: {s: 0 for s in STATUSES} for ch in CHANNELS}
+    rows = await _status_counts(campaign_id)
+    for channel, status, n in rows:
+        channels.setdefault(channel, {s: 0 for s in STATUSES})[status] = n
+    read = campaign.read_count
+    counter = _CITATION_COUNTERS.get(campaign.kind)
+    consultations = 0
+    if counter is not None:
+        consultations = await counter(campaign.source_id, campaign.created_at)
+    return {"campaign_id": campaign.id, "kind": campaign.kind, "source_id": campaign.source_id,
+            "matched": campaign.matched, "recipients": campaign.recipients, "channels": channels,
+            "read": read, "consultations_14d": consultations}
+
+
+async def _status_counts(campaign_id: int) -> list[tuple[str, str, int]]:
+    from tortoise.functions import Count
+
+    rows = await (Delivery.filter(campaign_id=campaign_id).annotate(n=Count("id"))
+                  .group_by("channel", "status").values("channel", "status", "n"))
+    return [(r["channel"], r["status"], int(r["n"])) for r in rows]
+
+
+async def mark_read(*, user_id: int, campaign_id: int) -> None:
+    """Read receipt: the inbox message and this user's deliveries of the campaign."""
+    now = datetime.now(UTC)
+    async with in_transaction():
+        first = await InboxMessage.filter(user_id=user_id, campaign_id=campaign_id,
+                                          read_at__isnull=True).update(read_at=now)
+        if first:  # only the unread → read change counts, so reading twice is one reader
+            await Campaign.filter(id=campaign_id).update(read_count=F("read_count") + 1)
+        await Delivery.filter(user_id=user_id, campaign_id=campaign_id,
+                              read_at__isnull=True).update(read_at=now)

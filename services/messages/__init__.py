@@ -1,0 +1,1 @@
+"""The user's side of outbound messages: inbox, notification preferences, subscribe consents."""

@@ -1,0 +1,62 @@
+"""The life of a policy version as a transition table (status × action → status) — a
+pure core. Illegal moves are refused with a message that says what state the version
+is in and what to do instead, shown to the officer as-is (409)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from services.policies.schemas import STATUS_LABELS
+
+TRANSITIONS: Final[dict[tuple[str, str], str]] = {
+    ("draft", "submit"): "in_review",
+    ("in_review", "approve"): "published",
+    ("in_review", "reject"): "draft",
+    ("published", "withdraw"): "withdrawn",
+    ("published", "expire"): "expired",
+    ("published", "supersede"): "superseded",
+}
+ACTION_LABELS: Final = {"create": "起草", "revise": "创建新版本", "edit": "修改", "submit": "提交审核",
+                        "approve": "审核通过并发布", "reject": "退回修改", "withdraw": "撤回",
+                        "expire": "到期失效", "supersede": "被新版本替代", "seed": "演示数据发布"}
+
+#: What to do instead, per (status, action) that is refused.
+_HINTS: Final[dict[tuple[str, str], str]] = {
+    ("in_review", "submit"): "已在审核中，请等待另一位政策专员审核",
+    ("published", "submit"): "已发布，如需修改请创建新版本",
+    ("draft", "approve"): "尚未提交审核，请先提交审核",
+    ("published", "approve"): "已发布，不能重复发布",
+    ("draft", "reject"): "尚未提交审核，无需退回",
+    ("draft", "withdraw"): "尚未发布，无需撤回；草稿可继续修改",
+    ("in_review", "withdraw"): "尚未发布，无需撤回；可由审核人退回修改",
+    ("withdrawn", "withdraw"): "已撤回",
+    ("in_review", "edit"): "正在审核中，不能修改；如需修改请由审核人退回",
+    ("published", "edit"): "已发布，不能直接修改，请创建新版本",
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def next_status(status: str, action: str) -> str:
+    """The status after ``action``, or :class:`IllegalTransition` with a Chinese message."""
+    target = TRANSITIONS.get((status, action))
+    if target is not None:
+        return target
+    hint = _HINTS.get((status, action))
+    label = STATUS_LABELS.get(status, status)
+    if hint:
+        raise IllegalTransition(f"该政策版本当前状态为“{label}”，{hint}")
+    if status in ("withdrawn", "expired", "superseded"):
+        raise IllegalTransition(f"该政策版本已{label.removeprefix('已')}，不能{ACTION_LABELS.get(action, action)}；"
+                                f"如需重新发布请创建新版本")
+    raise IllegalTransition(f"该政策版本当前状态为“{label}”，不能{ACTION_LABELS.get(action, action)}")
+
+
+def can_edit(status: str) -> None:
+    """Only a draft's content may change; raises otherwise."""
+    if status != "draft":
+        next_status(status, "edit")  # always raises for non-drafts (no edit transition)
