@@ -8,8 +8,9 @@ import HomePage from './js/pages/home.js';
 import ItemsPage from './js/pages/items.js';
 import AccountsPage from './js/pages/accounts.js';
 import AuditPage from './js/pages/audit.js';
+import PoliciesPage from './js/pages/policies.js';
 
-const PAGES = { home: HomePage, items: ItemsPage, accounts: AccountsPage, audit: AuditPage };
+const PAGES = { home: HomePage, items: ItemsPage, policies: PoliciesPage, accounts: AccountsPage, audit: AuditPage };
 const TITLES = Object.fromEntries(MENU.map((m) => [m.name, m.label]));
 
 function routeFromHash() {

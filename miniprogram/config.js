@@ -4,4 +4,9 @@ module.exports = {
   apiBaseUrl: 'http://127.0.0.1:8080',
   // WeChat's default is 60 s; a person waiting on a form gives up long before that.
   requestTimeoutMs: 15000,
+  // Subscribe-message template for new policies (公众平台 → 订阅消息). It must be
+  // the same id as the server's WECHAT_POLICY_TEMPLATE_ID: a grant is only
+  // usable for the exact template it was given for. The default matches the
+  // server's sandbox default.
+  policyTemplateId: 'sandbox-tpl-policy',
 }

@@ -29,6 +29,14 @@ const CAPABILITIES = {
   'accounts.role': ['security_admin'],
   'accounts.unlock': ['security_admin'],
   'audit.view': ['audit_admin'],
+  // Policies are business work: officers write and review them, consultants and
+  // supervisors read them to answer enterprises. No admin role sees them (三员分立).
+  'policies.view': ['policy_officer', 'consultant', 'supervisor'],
+  'policies.edit': ['policy_officer'],
+  // The push figures are the officers' follow-up; the consent list also serves the
+  // supervisors who answer for 免申即享 cases (the server's roles, mirrored).
+  'policies.campaign': ['policy_officer'],
+  'policies.consents': ['policy_officer', 'supervisor'],
 };
 
 export function can(user, capability) {
@@ -38,6 +46,7 @@ export function can(user, capability) {
 export const MENU = [
   { name: 'home', label: '首页', icon: 'HomeFilled', capability: null },
   { name: 'items', label: '事项管理', icon: 'Document', capability: 'items.view' },
+  { name: 'policies', label: '惠企政策', icon: 'Promotion', capability: 'policies.view' },
   { name: 'accounts', label: '账号管理', icon: 'User', capability: 'accounts.view' },
   { name: 'audit', label: '审计日志', icon: 'Tickets', capability: 'audit.view' },
 ];
@@ -132,6 +141,16 @@ export const AUDIT_ACTIONS = {
   enterprise_registered: '企业注册',
   enterprise_updated: '修改企业信息',
   enterprise_joined: '加入企业',
+  enterprise_tags_updated: '修改企业资质',
+  policy_created: '起草政策',
+  policy_updated: '修改政策草稿',
+  policy_submitted: '提交政策审核',
+  policy_published: '审核通过并发布政策',
+  policy_rejected: '退回政策',
+  policy_withdrawn: '撤回政策',
+  policy_version_created: '创建政策新版本',
+  policy_expired: '政策到期失效',
+  policy_consent: '免申即享确认',
   invitation_created: '生成邀请码',
   subscribe: '关注公众号',
   template: '模板消息',
@@ -144,6 +163,7 @@ export const TARGET_TYPES = {
   enterprise: '企业',
   user: '用户',
   invitation: '邀请码',
+  policy: '政策',
 };
 
 export const OUTCOMES = {
@@ -176,3 +196,79 @@ export function formatTime(iso) {
 export function daysLabel(days) {
   return days === 0 ? '即办' : days + ' 个工作日';
 }
+
+// ---------- 惠企政策 ----------
+// Codes mirror services/policies/rules.py; the server is the judge of every rule, the
+// console only needs words for the codes it shows and offers.
+
+export const POLICY_STATUSES = [
+  { value: 'draft', label: '草稿', tag: 'info' },
+  { value: 'in_review', label: '待审核', tag: 'warning' },
+  { value: 'published', label: '已发布', tag: 'success' },
+  { value: 'withdrawn', label: '已撤回', tag: 'danger' },
+  { value: 'expired', label: '已过期', tag: 'info' },
+  { value: 'superseded', label: '已被新版本替代', tag: 'info' },
+];
+export const POLICY_STATUS = Object.fromEntries(POLICY_STATUSES.map((s) => [s.value, s]));
+
+export const POLICY_TYPES = [
+  { value: 'reduction', label: '减免' },
+  { value: 'subsidy', label: '奖补' },
+  { value: 'right', label: '权益' },
+  { value: 'qualification', label: '资质' },
+];
+export const POLICY_TYPE_LABELS = Object.fromEntries(POLICY_TYPES.map((t) => [t.value, t.label]));
+
+export const SIZE_CLASSES = [
+  { value: 'large', label: '大型' },
+  { value: 'medium', label: '中型' },
+  { value: 'small', label: '小型' },
+  { value: 'micro', label: '微型' },
+];
+
+export const ENTERPRISE_TAGS = [
+  { value: 'high_tech', label: '高新技术企业' },
+  { value: 'tech_sme', label: '科技型中小企业' },
+  { value: 'specialized', label: '专精特新中小企业' },
+  { value: 'innovative', label: '创新型中小企业' },
+  { value: 'foreign_trade', label: '外贸进出口企业' },
+  { value: 'veteran_founded', label: '退役军人创办企业' },
+  { value: 'graduate_founded', label: '高校毕业生创办企业' },
+  { value: 'disabled_employment', label: '安置残疾人就业单位' },
+  { value: 'cultural', label: '文化创意企业' },
+  { value: 'green', label: '节能环保企业' },
+];
+
+// Offered in the region picker; any other GB/T 2260 prefix can be typed in.
+export const REGION_OPTIONS = [
+  { value: '44', label: '广东省' },
+  { value: '4403', label: '深圳市' },
+  { value: '440303', label: '罗湖区' },
+  { value: '440304', label: '福田区' },
+  { value: '440305', label: '南山区' },
+  { value: '440306', label: '宝安区' },
+  { value: '440307', label: '龙岗区' },
+  { value: '440308', label: '盐田区' },
+  { value: '440309', label: '龙华区' },
+  { value: '440310', label: '坪山区' },
+  { value: '440311', label: '光明区' },
+];
+
+export const CHANNELS = [
+  { value: 'subscribe', label: '小程序订阅消息' },
+  { value: 'template', label: '公众号模板消息' },
+];
+export const CHANNEL_LABELS = Object.fromEntries(CHANNELS.map((c) => [c.value, c.label]));
+
+// The outbox's delivery statuses, in the order the campaign chart stacks them.
+export const DELIVERY_STATUSES = [
+  { value: 'queued', label: '排队中', color: '#a0a9b8' },
+  { value: 'sending', label: '发送中', color: '#67b7f7' },
+  { value: 'retrying', label: '重试中', color: '#f2a93b' },
+  { value: 'delivered', label: '已送达', color: '#1f6fb2' },
+  { value: 'skipped', label: '已跳过（无订阅额度，转入摘要）', short: '已跳过', color: '#8c7ae6' },
+  { value: 'rejected', label: '被拒收', color: '#c45656' },
+  { value: 'failed', label: '发送失败', color: '#e26d5c' },
+];
+// While any delivery is in one of these, the figures are still moving.
+export const DELIVERY_PENDING = ['queued', 'sending', 'retrying'];

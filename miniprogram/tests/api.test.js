@@ -1,4 +1,4 @@
-const { API, buildPath, buildQuery } = require('../utils/api')
+const { API, PREFERENCE_FIELDS, buildPath, buildQuery } = require('../utils/api')
 
 describe('the api table', () => {
   test.each(Object.entries(API))('%s is an OpenAPI-style operation', (name, entry) => {
@@ -7,6 +7,26 @@ describe('the api table', () => {
     // Bodies only on methods that carry one; query lists only on reads.
     if (entry.body) expect(entry.method).not.toBe('GET')
     if (entry.query) expect(entry.method).toBe('GET')
+  })
+
+  test('every policy and notification operation needs a login (the feed, matches and receipts are per user)', () => {
+    const names = ['recommendedPolicies', 'policies', 'policyDetail', 'policyConsent', 'subscriptions',
+      'subscriptionResults', 'inbox', 'readInboxMessage', 'preferences', 'updatePreferences']
+    names.forEach((name) => {
+      expect(API[name]).toBeDefined()
+      expect(API[name].auth).not.toBe(false)
+    })
+  })
+
+  test('the recommended feed is not mistaken for a policy id', () => {
+    // Both are under /policies; the literal path must stay distinct from {id}.
+    expect(API.recommendedPolicies.path).toBe('/api/v1/policies/recommended')
+    expect(API.policyDetail.path).toBe('/api/v1/policies/{id}')
+  })
+
+  test('preferences are saved with exactly the fields the page edits', () => {
+    expect(API.updatePreferences.body).toEqual(PREFERENCE_FIELDS)
+    expect(PREFERENCE_FIELDS).toEqual(['policy_types', 'departments', 'mode', 'quiet_start', 'quiet_end'])
   })
 
   test('buildPath fills and encodes parameters', () => {

@@ -138,6 +138,14 @@ describe('我的 page', () => {
     expect(wx.login).toHaveBeenCalledTimes(1)
   })
 
+  test('推送设置 is linked from 我的 once logged in', async () => {
+    const page = await openPage('pages/mine/mine')
+
+    await page.tap('#preferences-link')
+
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/preferences/preferences' })
+  })
+
   test('an enterprise that cannot be loaded shows the reason', async () => {
     backend.user = OWNER
     wx.on('GET', '/api/v1/enterprises/42', jsonError(403, 'forbidden', '您已不是该企业成员'))

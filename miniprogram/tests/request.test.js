@@ -259,4 +259,25 @@ describe('building the request', () => {
     expect(put.header['Content-Type']).toBe('application/json')
   })
 
+  test('an action without a body (意愿确认, mark read) is a bare authenticated POST', async () => {
+    wx.on('POST', '/api/v1/policies/12/consent', { status: 200, body: { consented_at: '2024-05-02T02:00:00Z' } })
+    wx.on('POST', '/api/v1/inbox/501/read', { status: 204, body: '' })
+
+    await expect(request({ api: 'policyConsent', params: { id: 12 } })).resolves.toEqual({ consented_at: '2024-05-02T02:00:00Z' })
+    await expect(request({ api: 'readInboxMessage', params: { id: 501 } })).resolves.toBe('')
+
+    const [consent] = wx.requestsTo('POST', '/api/v1/policies/12/consent')
+    expect(consent.data).toBeUndefined()
+    expect(consent.header.Authorization).toBe('Bearer token-1')
+    expect(wx.login).toHaveBeenCalledTimes(1)
+  })
+
+  test('the read-receipt marker is sent only when there is one', async () => {
+    wx.on('GET', '/api/v1/policies/11', { status: 200, body: { id: 11 } })
+
+    await request({ api: 'policyDetail', params: { id: 11 }, query: { from: 'message' } })
+    await request({ api: 'policyDetail', params: { id: 11 }, query: { from: '' } })
+
+    expect(wx.requestsTo('GET', '/api/v1/policies/11').map((r) => r.query)).toEqual([{ from: 'message' }, {}])
+  })
 })

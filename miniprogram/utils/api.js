@@ -20,6 +20,8 @@ const ENTERPRISE_FIELDS = [
   'contact_phone',
 ]
 
+const PREFERENCE_FIELDS = ['policy_types', 'departments', 'mode', 'quiet_start', 'quiet_end']
+
 const API = {
   wechatLogin: { method: 'POST', path: '/api/v1/auth/wechat-login', auth: false, body: ['code'] },
   me: { method: 'GET', path: '/api/v1/me' },
@@ -36,6 +38,27 @@ const API = {
   enterpriseDetail: { method: 'GET', path: '/api/v1/enterprises/{id}' },
   updateEnterprise: { method: 'PUT', path: '/api/v1/enterprises/{id}', body: ENTERPRISE_FIELDS },
   joinEnterprise: { method: 'POST', path: '/api/v1/enterprises/join', body: ['code'] },
+
+  // 惠企政策精准推送. Everything here needs a login: the feed and a policy's
+  // match are computed for the user's enterprise, and opening a policy from a
+  // message records that the message was read.
+  recommendedPolicies: { method: 'GET', path: '/api/v1/policies/recommended', query: ['page', 'page_size'] },
+  policies: {
+    method: 'GET',
+    path: '/api/v1/policies',
+    query: ['q', 'policy_type', 'department', 'page', 'page_size'],
+  },
+  // from=message|inbox tells the server the policy was opened from a push or
+  // the message list, which it counts as a read receipt; delivery_id names the
+  // push when the message link carries one.
+  policyDetail: { method: 'GET', path: '/api/v1/policies/{id}', query: ['from', 'delivery_id'] },
+  policyConsent: { method: 'POST', path: '/api/v1/policies/{id}/consent' },
+  subscriptions: { method: 'GET', path: '/api/v1/subscriptions' },
+  subscriptionResults: { method: 'POST', path: '/api/v1/subscriptions/results', body: ['results'] },
+  inbox: { method: 'GET', path: '/api/v1/inbox', query: ['page'] },
+  readInboxMessage: { method: 'POST', path: '/api/v1/inbox/{id}/read' },
+  preferences: { method: 'GET', path: '/api/v1/preferences' },
+  updatePreferences: { method: 'PUT', path: '/api/v1/preferences', body: PREFERENCE_FIELDS },
 }
 
 /**
@@ -73,6 +96,7 @@ function buildQuery(query) {
 module.exports = {
   API,
   ENTERPRISE_FIELDS,
+  PREFERENCE_FIELDS,
   buildPath,
   buildQuery,
 }

@@ -30,6 +30,20 @@ const ROLE_LABELS = {
   enterprise_member: '企业成员',
 }
 
+// 减免/奖补/权益/资质, in the order the server's policy_type enum lists them.
+const POLICY_TYPES = [
+  { value: '', label: '全部' },
+  { value: 'reduction', label: '减免' },
+  { value: 'subsidy', label: '奖补' },
+  { value: 'right', label: '权益' },
+  { value: 'qualification', label: '资质' },
+]
+
+const POLICY_TYPE_LABELS = POLICY_TYPES.reduce((map, t) => {
+  if (t.value) map[t.value] = t.label
+  return map
+}, {})
+
 function labelOf(map, code) {
   if (code === undefined || code === null || code === '') return ''
   return map[code] || String(code)
@@ -84,7 +98,79 @@ function sizeLabel(enterprise) {
   return labelOf(SIZE_CLASS_LABELS, enterprise.size_class)
 }
 
+/**
+ * "2024-05-01 09:30" in Beijing time whatever the phone's time zone: every
+ * date on a government notice is Beijing time, and the server may answer in UTC.
+ */
+function beijingDateTime(iso) {
+  if (!iso) return ''
+  const ms = Date.parse(iso)
+  if (Number.isNaN(ms)) return String(iso)
+  const d = new Date(ms + 8 * 3600 * 1000)
+  const pad = (n) => String(n).padStart(2, '0')
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`
+}
+
+/** A null expiry is how the server says 长期有效. */
+function expiresText(expiresOn) {
+  return expiresOn ? `有效期至 ${expiresOn}` : '长期有效'
+}
+
+/** The issuing department (发文部门); the server calls it department. */
+function policyDepartment(policy) {
+  return policy.department || policy.issuing_department || {}
+}
+
+/** The server sends type_label; the local table covers answers without it. */
+function policyTypeLabel(policy) {
+  return policy.type_label || labelOf(POLICY_TYPE_LABELS, policy.policy_type)
+}
+
+/** Why a policy fits and what is still missing, as lines ready for chips. */
+function presentMatch(match) {
+  if (!match) return null
+  const reasons = (match.reasons || []).filter(Boolean).map(String)
+  const missing = (match.missing || [])
+    .map((m) => (m && typeof m === 'object' ? m.message : m))
+    .filter(Boolean)
+    .map(String)
+  return {
+    // Absent means the server only sends matches that fit (the recommended feed).
+    eligible: match.eligible !== false,
+    score: Number(match.score) || 0,
+    reasons,
+    missing,
+    missingText: missing.length ? `还差：${missing.join('；')}` : '',
+  }
+}
+
+/** Shape one row of GET /api/v1/policies or /policies/recommended for the template. */
+function policyRow(policy) {
+  const department = policyDepartment(policy)
+  const match = presentMatch(policy.match)
+  return {
+    id: policy.id,
+    title: policy.title,
+    docNumber: policy.doc_number || '',
+    typeLabel: policyTypeLabel(policy),
+    departmentName: department.short_name || department.name || '',
+    summary: policy.summary || '',
+    expiresText: expiresText(policy.expires_on),
+    noApplication: !!policy.no_application,
+    reasons: match ? match.reasons : [],
+    missingText: match ? match.missingText : '',
+  }
+}
+
 module.exports = {
+  POLICY_TYPES,
+  POLICY_TYPE_LABELS,
+  beijingDateTime,
+  expiresText,
+  policyDepartment,
+  policyTypeLabel,
+  presentMatch,
+  policyRow,
   STAGES,
   MATERIAL_FORM_LABELS,
   SIZE_CLASS_LABELS,

@@ -104,6 +104,10 @@ Page({
     wx.navigateTo({ url: `/pages/enterprise/enterprise?id=${encodeURIComponent(enterprise.id)}` })
   },
 
+  onPreferences() {
+    wx.navigateTo({ url: '/pages/preferences/preferences' })
+  },
+
   onInviteInput(e) {
     this.setData({ inviteCode: e.detail.value, joinError: '' })
   },

@@ -176,7 +176,207 @@ function installBackend(wx, { user = VISITOR } = {}) {
   return state
 }
 
+// ---------------------------------------------------------------- 惠企政策
+
+function policyListItem(overrides) {
+  return {
+    id: 11,
+    title: '小微企业稳岗返还',
+    doc_number: '深人社规〔2024〕3号',
+    series_id: 11,
+    version: 1,
+    policy_type: 'subsidy',
+    type_label: '奖补',
+    department: department('hrss'),
+    summary: '按上年度实际缴纳失业保险费的60%返还',
+    effective_on: '2024-01-01',
+    expires_on: '2025-12-31',
+    tags: [],
+    no_application: false,
+    status: 'published',
+    status_label: '已发布',
+    published_at: '2024-01-02T01:30:00Z',
+    ...overrides,
+  }
+}
+
+const POLICIES = [
+  policyListItem({ id: 11 }),
+  policyListItem({
+    id: 12,
+    title: '小型微利企业所得税减免',
+    doc_number: '财税〔2023〕12号',
+    policy_type: 'reduction',
+    type_label: '减免',
+    department: department('tax'),
+    summary: '应纳税所得额减按25%计入',
+    expires_on: null,
+    no_application: true,
+  }),
+  policyListItem({
+    id: 13,
+    title: '高新技术企业认定奖励',
+    doc_number: '深科技创新规〔2024〕1号',
+    policy_type: 'qualification',
+    type_label: '资质',
+    department: department('amr'),
+    summary: '首次认定的高新技术企业一次性奖励',
+  }),
+]
+
+const MATCHES = {
+  11: {
+    eligible: true,
+    score: 86,
+    reasons: ['企业规模为微型，符合“小型、微型”要求', '注册地为深圳市（4403），符合“深圳市（4403）”要求'],
+    missing: [{ field: 'employees', message: '政策要求从业人员不超过100人，请在企业资料中填写从业人员数' }],
+  },
+  12: {
+    eligible: true,
+    score: 70,
+    reasons: ['企业规模为微型，符合“小型、微型”要求'],
+    missing: [],
+  },
+}
+
+function policyDetailOf(policy, overrides) {
+  return {
+    ...policy,
+    body: '一、适用对象\n本市参加失业保险的小微企业。\n\n二、返还标准\n按上年度实际缴纳失业保险费的60%返还。',
+    application_guide: '登录人社网上办事大厅提交申请。\n审核通过后返还至企业对公账户。',
+    service_items: [{ id: 2, code: 'RS-010', name: '单位参保登记' }],
+    attachments: [{ name: '申请表.docx', url: 'https://hrss.example.gov.cn/files/apply.docx' }],
+    tags: ['稳岗'],
+    rules: { size_classes: ['small', 'micro'], regions: ['4403'] },
+    conditions: ['企业规模：小型、微型', '适用地区：深圳市（4403）'],
+    consented_at: null,
+    match: MATCHES[policy.id] || null,
+    ...overrides,
+  }
+}
+
+function inboxMessage(overrides) {
+  return {
+    id: 501,
+    campaign_id: 31,
+    kind: 'policy',
+    source_id: 11,
+    title: '新政策：小微企业稳岗返还',
+    summary: '您的企业可能符合申报条件',
+    page: 'pages/policy-detail/policy-detail?id=11',
+    critical: false,
+    created_at: '2024-05-01T01:30:00Z',
+    read_at: null,
+    read: false,
+    ...overrides,
+  }
+}
+
+const MESSAGES = [
+  inboxMessage({ id: 501 }),
+  inboxMessage({
+    id: 502,
+    source_id: 12,
+    title: '新政策：小型微利企业所得税减免',
+    summary: '免申即享，请确认享受意愿',
+    campaign_id: 30,
+    page: 'pages/policy-detail/policy-detail?id=12',
+    created_at: '2024-04-20T08:05:00Z',
+    read_at: '2024-04-20T09:00:00Z',
+    read: true,
+  }),
+]
+
+/**
+ * Policy routes on top of installBackend: the feed, browse, detail, consent,
+ * subscriptions, inbox and preferences. The returned state records what the
+ * server "knows" (consents, reads, saved preferences) for assertions.
+ */
+function installPolicyBackend(wx, { user = OWNER } = {}) {
+  const state = installBackend(wx, { user })
+  state.consented = new Set()
+  state.read = new Set(MESSAGES.filter((m) => m.read_at).map((m) => m.id))
+  state.preferences = { policy_types: ['subsidy'], departments: ['hrss'], mode: 'immediate', quiet_start: '21:00', quiet_end: '08:00' }
+  state.credits = 2
+  const subscriptionItems = () => [
+    { template_id: 'sandbox-tpl-policy', purpose: 'policy', credits: state.credits, last_outcome: 'accept' },
+    { template_id: 'sandbox-tpl-notice', purpose: 'notice', credits: 0, last_outcome: '' },
+  ]
+
+  wx.on('GET', '/api/v1/policies/recommended', () => {
+    if (!state.user.enterprise_id) return jsonError(403, 'forbidden', '请先完成企业认证')
+    const items = POLICIES.filter((p) => MATCHES[p.id]).map((p) => ({ ...p, match: MATCHES[p.id] }))
+    return { status: 200, body: { items, total: items.length, page: 1, page_size: 20 } }
+  })
+  wx.on('GET', '/api/v1/policies', (req) => {
+    const q = req.query.q || ''
+    const page = Number(req.query.page || 1)
+    const size = Number(req.query.page_size || 20)
+    const matches = POLICIES.filter((p) => (!q || p.title.includes(q) || p.summary.includes(q))
+      && (!req.query.policy_type || p.policy_type === req.query.policy_type)
+      && (!req.query.department || p.department.code === req.query.department))
+    return {
+      status: 200,
+      body: { items: matches.slice((page - 1) * size, page * size), total: matches.length, page, page_size: size },
+    }
+  })
+  wx.on('GET', /^\/api\/v1\/policies\/\d+$/, (req) => {
+    const id = Number(req.path.split('/').pop())
+    const policy = POLICIES.find((p) => p.id === id)
+    if (!policy) return jsonError(404, 'not_found', '政策不存在或已失效')
+    return {
+      status: 200,
+      body: policyDetailOf(policy, { consented_at: state.consented.has(id) ? '2024-05-02T02:00:00Z' : null }),
+    }
+  })
+  wx.on('POST', /^\/api\/v1\/policies\/\d+\/consent$/, (req) => {
+    const id = Number(req.path.split('/')[4])
+    const created = !state.consented.has(id)
+    state.consented.add(id)
+    return {
+      status: 200,
+      body: { policy_id: id, series_id: id, enterprise_id: 42, consented_at: '2024-05-02T02:00:00Z', created },
+    }
+  })
+  wx.on('GET', '/api/v1/subscriptions', () => ({
+    status: 200,
+    body: { items: subscriptionItems() },
+  }))
+  wx.on('POST', '/api/v1/subscriptions/results', (req) => {
+    state.credits += req.data.results.filter((r) => r.outcome === 'accept').length
+    return { status: 200, body: { items: subscriptionItems() } }
+  })
+  wx.on('GET', '/api/v1/inbox', () => {
+    const items = MESSAGES.map((m) => {
+      const read = state.read.has(m.id)
+      return { ...m, read, read_at: read ? m.read_at || '2024-05-02T00:00:00Z' : null }
+    })
+    const unread = items.filter((m) => !m.read_at).length
+    return { status: 200, body: { items, total: items.length, page: 1, page_size: 20, unread } }
+  })
+  wx.on('POST', /^\/api\/v1\/inbox\/\d+\/read$/, (req) => {
+    const id = Number(req.path.split('/')[4])
+    const message = MESSAGES.find((m) => m.id === id)
+    if (!message) return jsonError(404, 'not_found', '消息不存在')
+    state.read.add(id)
+    return { status: 200, body: { ...message, read: true, read_at: '2024-05-02T00:00:00Z' } }
+  })
+  wx.on('GET', '/api/v1/preferences', () => ({ status: 200, body: state.preferences }))
+  wx.on('PUT', '/api/v1/preferences', (req) => {
+    state.preferences = { ...req.data }
+    return { status: 200, body: { ...state.preferences, updated_at: '2024-05-02T00:00:00Z' } }
+  })
+  return state
+}
+
 module.exports = {
+  POLICIES,
+  MATCHES,
+  MESSAGES,
+  policyListItem,
+  policyDetailOf,
+  inboxMessage,
+  installPolicyBackend,
   withCheckChar,
   VALID_CREDIT_CODE,
   DEPARTMENTS,

@@ -20,6 +20,13 @@ function createWxMock() {
     pending: 0,
     // Set to true to make wx.login fail (no network, user blocked WeChat, …).
     loginFails: false,
+    // What the subscribe popup answers: {<template id>: 'accept'|'reject'|…}
+    // (null: accept every template asked for), or {fail: {errCode, errMsg}}.
+    subscribeAnswer: null,
+    // The unread badge on each tab index, as set by wx.setTabBarBadge.
+    tabBadges: {},
+    // How WeChat says the mini-program was entered (scene, path, query).
+    enterOptions: { scene: 1001, path: 'pages/index/index', query: {} },
 
     /**
      * Register a fake backend route. `handler(req)` returns {status, body},
@@ -114,6 +121,27 @@ function createWxMock() {
       if (options.success) setTimeout(() => options.success({}), 0)
     }),
     makePhoneCall: jest.fn(),
+    requestSubscribeMessage: jest.fn((options) => {
+      const answer = mock.subscribeAnswer
+      setTimeout(() => {
+        if (answer && answer.fail) {
+          if (options.fail) options.fail(answer.fail)
+          return
+        }
+        const res = { errMsg: 'requestSubscribeMessage:ok' }
+        options.tmplIds.forEach((id) => {
+          res[id] = answer ? answer[id] : 'accept'
+        })
+        if (options.success) options.success(res)
+      }, 0)
+    }),
+    getEnterOptionsSync: jest.fn(() => mock.enterOptions),
+    setTabBarBadge: jest.fn((options) => {
+      mock.tabBadges[options.index] = options.text
+    }),
+    removeTabBarBadge: jest.fn((options) => {
+      delete mock.tabBadges[options.index]
+    }),
     pageScrollTo: jest.fn(),
   }
   return mock
