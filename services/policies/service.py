@@ -14,8 +14,6 @@ Two kinds of matching, each where it is cheap:
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -43,11 +41,11 @@ from services.policies.schemas import (STATUS_LABELS, Attachment, CampaignFigure
                                        TransitionRead, VersionRef)
 from services.policies.workflow import IllegalTransition, can_edit, next_status
 from services.runtime import Runtime
+from services.snapshots import VersionedSnapshot
 from services.service_items.schemas import DepartmentRead
 
 log = structlog.get_logger("policies")
 TZ = ZoneInfo("Asia/Shanghai")
-VERSION_CHECK_SECONDS = 1.0
 # from=message: opening the push sends the read receipt (the page reports it on load).
 DETAIL_PAGE = "pages/policy-detail/policy-detail?id={id}&from=message"
 OPEN = ("draft", "in_review")
@@ -188,38 +186,12 @@ async def _load(version: str) -> Snapshot:
     return Snapshot(version=version, entries=entries)
 
 
-class PolicyCache:
-    """One per process (kept in ``Runtime.extras``)."""
-
-    def __init__(self) -> None:
-        self._snapshot: Snapshot | None = None
-        self._checked_at = 0.0
-        self._lock = asyncio.Lock()
-
-    async def get(self, rt: Runtime) -> Snapshot:
-        now = time.monotonic()
-        if self._snapshot is not None and now - self._checked_at < VERSION_CHECK_SECONDS:
-            return self._snapshot
-        raw = await rt.redis.get(rt.keys.policy_version())
-        version = raw.decode() if isinstance(raw, bytes) else (raw or "0")
-        self._checked_at = now
-        if self._snapshot is None or self._snapshot.version != version:
-            async with self._lock:
-                if self._snapshot is None or self._snapshot.version != version:
-                    self._snapshot = await _load(version)
-        return self._snapshot
-
-    def invalidate(self) -> None:
-        self._snapshot = None
-
-
-def cache(rt: Runtime) -> PolicyCache:
-    return rt.extras.setdefault("policies", PolicyCache())
+def cache(rt: Runtime) -> VersionedSnapshot[Snapshot]:
+    return rt.extras.setdefault("policies", VersionedSnapshot(lambda k: k.policy_version(), _load))
 
 
 async def bump_version(rt: Runtime) -> None:
-    await rt.redis.incr(rt.keys.policy_version())
-    cache(rt).invalidate()
+    await cache(rt).bump(rt)
 
 
 # ----------------------------------------------------------------- reading

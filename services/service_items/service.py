@@ -1,15 +1,12 @@
 """The service zone's catalogue: search, read, and staff maintenance.
 
 Reads are served from a per-process :class:`Catalogue` snapshot (search index plus
-pre-rendered summaries), checked against the catalogue version in Redis at most
-once a second. Writes bump that version, so every process picks a change up
-within about a second and the process that made it sees it at once.
+pre-rendered summaries), kept fresh by :mod:`services.snapshots`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 
 from tortoise.transactions import in_transaction
@@ -21,11 +18,11 @@ from services.errors import Conflict, NotFound, ValidationFailed
 from services.runtime import Runtime
 from services.service_items import text
 from services.service_items.schemas import (STAGE_LABELS, DepartmentList, DepartmentRead,
-                                            ServiceItemPage, ServiceItemQuery, ServiceItemRead,
+                                            ServiceItemQuery, ServiceItemRead,
                                             ServiceItemSummary, ServiceItemWrite)
 from services.service_items.search import Doc, SearchIndex
+from services.snapshots import VersionedSnapshot
 
-VERSION_CHECK_SECONDS = 1.0
 
 
 RESULT_CACHE_SIZE = 4096
@@ -80,40 +77,12 @@ async def _load(version: str) -> Catalogue:
                          departments, key=lambda k: (departments[k].sort_order, k))])
 
 
-class CatalogueCache:
-    """One per process (kept in ``Runtime.extras``)."""
-
-    def __init__(self) -> None:
-        self._snapshot: Catalogue | None = None
-        self._checked_at = 0.0
-        self._lock = asyncio.Lock()
-
-    async def get(self, rt: Runtime) -> Catalogue:
-        now = time.monotonic()
-        if self._snapshot is not None and now - self._checked_at < VERSION_CHECK_SECONDS:
-            return self._snapshot
-        # Mark the check first: requests arriving during the round trip use the snapshot
-        # they have instead of all asking Redis at once.
-        self._checked_at = now
-        raw = await rt.redis.get(rt.keys.catalogue_version())
-        version = raw.decode() if isinstance(raw, bytes) else (raw or "0")
-        if self._snapshot is None or self._snapshot.version != version:
-            async with self._lock:
-                if self._snapshot is None or self._snapshot.version != version:
-                    self._snapshot = await _load(version)
-        return self._snapshot
-
-    def invalidate(self) -> None:
-        self._snapshot = None
-
-
-def cache(rt: Runtime) -> CatalogueCache:
-    return rt.extras.setdefault("catalogue", CatalogueCache())
+def cache(rt: Runtime) -> VersionedSnapshot[Catalogue]:
+    return rt.extras.setdefault("catalogue", VersionedSnapshot(lambda k: k.catalogue_version(), _load))
 
 
 async def bump_version(rt: Runtime) -> None:
-    await rt.redis.incr(rt.keys.catalogue_version())
-    cache(rt).invalidate()
+    await cache(rt).bump(rt)
 
 
 async def search(rt: Runtime, *, query: ServiceItemQuery) -> dict:
