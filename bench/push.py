@@ -137,7 +137,7 @@ async def _run(n: int, database_url: str) -> dict:
     env = {**os.environ, "DATABASE_URL": database_url + os.environ.get("BENCH_DB_OPTIONS", ""), "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix,
            "WECHAT_API_BASE": sandbox_url, "WECHAT_SEND_RATE": "1000000", "LOG_LEVEL": "WARNING",
            "DELIVERY_CONCURRENCY": str(CONCURRENCY), "DELIVERY_BATCH_SIZE": "200",
-           "WECHAT_POLICY_TEMPLATE_ID": TEMPLATE}
+           "WECHAT_POLICY_TEMPLATE_ID": TEMPLATE, "PYTHONUNBUFFERED": "1"}
     sandbox = subprocess.Popen([sys.executable, "-m", "wechat.sandbox", "--port", str(port), "--sent-limit", "1000"],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: list[subprocess.Popen] = []
