@@ -400,36 +400,28 @@ def evaluate(rules: Mapping[str, Any] | Rules, profile: Profile, *, today: date)
                 missing.append({"field": "founded_on",
                                 "message": f"政策要求企业{need}，企业成立{years}年"})
 
-    if r.employees_min is not None or r.employees_max is not None:
-        need = r.texts["employees"]
-        value = profile.employees
+    # Employees and revenue are the same kind of condition: an inclusive range on a
+    # profile figure that may be blank (blank lowers the score, it does not disqualify).
+    for name, label, lo, hi, value, shown in (
+        ("employees", "从业人员", r.employees_min, r.employees_max, profile.employees,
+         lambda v: f"{v}人"),
+        ("revenue", "上年营业收入", r.revenue_min, r.revenue_max, profile.revenue,
+         lambda v: f"{_fmt(v)}万元"),
+    ):
+        if lo is None and hi is None:
+            continue
+        need = r.texts[name]
         if value is None:
             unfilled += 1
-            missing.append({"field": "employees",
-                            "message": f"政策要求从业人员{need}，请在企业资料中填写从业人员数"})
-        elif (r.employees_min is None or value >= r.employees_min) and (r.employees_max is None or value <= r.employees_max):
-            reasons.append(f"从业人员{value}人，符合“{need}”要求")
-            earned += _WEIGHTS["employees"]
+            missing.append({"field": name, "message": f"政策要求{label}{need}，请在企业资料中填写{label}"
+                            + ("数" if name == "employees" else "")})
+        elif (lo is None or value >= lo) and (hi is None or value <= hi):
+            reasons.append(f"{label}{shown(value)}，符合“{need}”要求")
+            earned += _WEIGHTS[name]
             met += 1
         else:
             eligible = False
-            missing.append({"field": "employees", "message": f"政策要求从业人员{need}，企业为{value}人"})
-
-    if r.revenue_min is not None or r.revenue_max is not None:
-        need = r.texts["revenue"]
-        value = profile.revenue
-        if value is None:
-            unfilled += 1
-            missing.append({"field": "revenue",
-                            "message": f"政策要求上年营业收入{need}，请在企业资料中填写上年营业收入"})
-        elif (r.revenue_min is None or value >= r.revenue_min) and (r.revenue_max is None or value <= r.revenue_max):
-            reasons.append(f"上年营业收入{_fmt(value)}万元，符合“{need}”要求")
-            earned += _WEIGHTS["revenue"]
-            met += 1
-        else:
-            eligible = False
-            missing.append({"field": "revenue",
-                            "message": f"政策要求上年营业收入{need}，企业为{_fmt(value)}万元"})
+            missing.append({"field": name, "message": f"政策要求{label}{need}，企业为{shown(value)}"})
 
     if r.tags is not None:
         held = sorted(profile.tags & r.tags)
