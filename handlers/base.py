@@ -52,6 +52,8 @@ class Endpoint:
     in_openapi: bool = True
     description: str = ""
     path_params: tuple[str, ...] = field(default_factory=tuple)
+    #: Accepts an ``Idempotency-Key`` header (declared in the OpenAPI document).
+    idempotent: bool = False
 
     @property
     def aiohttp_path(self) -> str:
@@ -91,7 +93,8 @@ def endpoint(method: str, path: str, *, roles: Iterable[Role] | None, summary: s
              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
              response: type[BaseModel] | None = None, status: int = 200,
              errors: Iterable[int] = (), produces: str = "application/json",
-             upload: bool = False, in_openapi: bool = True, description: str = ""):
+             upload: bool = False, in_openapi: bool = True, description: str = "",
+             idempotent: bool = False):
     """Declare a route. ``roles=None`` means public; otherwise the set of roles allowed."""
 
     def deco(fn: Callable[[Call], Awaitable[Any]]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -99,7 +102,7 @@ def endpoint(method: str, path: str, *, roles: Iterable[Role] | None, summary: s
                       summary=summary, tag=tag, handler=fn, body=body, query=query,
                       response=response, status=status, errors=tuple(errors), produces=produces,
                       upload=upload, in_openapi=in_openapi, description=description or (fn.__doc__ or "").strip(),
-                      path_params=tuple(_PARAM.findall(path)))
+                      path_params=tuple(_PARAM.findall(path)), idempotent=idempotent)
 
         async def handler(request: web.Request) -> web.StreamResponse:
             rt = request.app[RUNTIME]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.base import Call, endpoint
-from services.auth.roles import WECHAT_ROLES
+from services.auth.roles import WECHAT_ROLES, Role
 from services.messages import service as messages
 from services.messages.schemas import (InboxItem, InboxPage, InboxQuery, PreferencesRead,
                                        PreferencesWrite, SubscriptionList, SubscriptionResults)
@@ -11,7 +11,11 @@ from services.messages.schemas import (InboxItem, InboxPage, InboxQuery, Prefere
 TAG = "消息与订阅"
 
 
-@endpoint("GET", "/api/v1/inbox", roles=WECHAT_ROLES, tag=TAG, summary="我的消息（含未读数）",
+#: Consultants and supervisors get their case notices (assignment, reminders, 催办,
+#: 通报) in the same inbox; the console shows it.
+INBOX_ROLES = WECHAT_ROLES | {Role.CONSULTANT, Role.SUPERVISOR}
+
+@endpoint("GET", "/api/v1/inbox", roles=INBOX_ROLES, tag=TAG, summary="我的消息（含未读数）",
           query=InboxQuery, response=InboxPage)
 async def inbox(call: Call) -> InboxPage:
     q = call.query
@@ -19,7 +23,7 @@ async def inbox(call: Call) -> InboxPage:
                                      page_size=q.page_size)
 
 
-@endpoint("POST", "/api/v1/inbox/{id}/read", roles=WECHAT_ROLES, tag=TAG, summary="标记消息已读",
+@endpoint("POST", "/api/v1/inbox/{id}/read", roles=INBOX_ROLES, tag=TAG, summary="标记消息已读",
           response=InboxItem, errors=(404,))
 async def read(call: Call) -> InboxItem:
     return await messages.read_message(principal=call.user, message_id=call.path["id"])

@@ -61,6 +61,11 @@ def _operation(ep: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
                "schema": {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}} for p in ep.path_params]
     if ep.query is not None:
         params += _query_params(ep.query)
+    if ep.idempotent:
+        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                       "description": "客户端生成的唯一键（如 UUID）：同一个键重复提交只创建一次",
+                       "schema": {"type": "string", "minLength": 8, "maxLength": 64,
+                                  "pattern": "^[A-Za-z0-9_.:-]+$"}})
     if params:
         op["parameters"] = params
     if ep.body is not None:

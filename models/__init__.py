@@ -9,3 +9,6 @@ from models.wechat import WeChatEvent
 
 __all__ = ["AuditEntry", "Department", "Enterprise", "Invitation", "ServiceItem", "User",
            "WeChatEvent"]
+from models.consultation import (CallbackTask, CannedAnswer, Consultation, ConsultationEvent,  # noqa: F401
+                                 ConsultationMessage, DeadlineRule, FaqEntry, Rating, Rectification,
+                                 StaffSkill, Topic)

@@ -9,6 +9,7 @@ from aiohttp import web
 import handlers.audit  # noqa: F401  (importing a handler module declares its routes)
 import handlers.auth  # noqa: F401
 import handlers.calendar  # noqa: F401
+import handlers.consultations  # noqa: F401
 import handlers.docs  # noqa: F401
 import handlers.enterprises  # noqa: F401
 import handlers.health  # noqa: F401

@@ -58,6 +58,18 @@ class Settings(BaseSettings):
     #: Local time (Asia/Shanghai) of the daily policy digest.
     digest_at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
+    #: Working days to answer, unless a department or service item sets its own
+    #: (``deadline_rule``): consultations 3, suggestions and complaints 13.
+    consultation_days: int = Field(default=3, ge=1, le=60)
+    feedback_days: int = Field(default=13, ge=1, le=60)
+    #: Working days a department has to close a rectification (整改).
+    rectification_days: int = Field(default=5, ge=1, le=60)
+    #: Working days for the call-back (回访) after a case closes.
+    callback_days: int = Field(default=3, ge=1, le=30)
+    #: Longest question or reply, in characters, and cases one user may open per hour.
+    consultation_max_chars: int = Field(default=2000, ge=50, le=20000)
+    consultation_rate_per_hour: int = Field(default=20, ge=1, le=10000)
+
     #: Key for encrypting personal fields at rest (any length; it is stretched).
     field_encryption_key: SecretStr = SecretStr("dev-only-field-key-change-me")
     staff_idle_minutes: int = 30

@@ -27,7 +27,11 @@ DEMO_STAFF = [
     ("secadmin", Role.SECURITY_ADMIN, "安全管理员", None),
     ("auditor", Role.AUDIT_ADMIN, "安全审计员", None),
     ("consultant", Role.CONSULTANT, "咨询员小李", "SCJG"),
+    ("consultant2", Role.CONSULTANT, "咨询员小陈", "SCJG"),
+    ("taxconsultant", Role.CONSULTANT, "税务咨询员小赵", "SW"),
+    ("hrconsultant", Role.CONSULTANT, "人社咨询员小周", "RS"),
     ("supervisor", Role.SUPERVISOR, "市场监管主管", "SCJG"),
+    ("taxsupervisor", Role.SUPERVISOR, "税务主管", "SW"),
     ("policy", Role.POLICY_OFFICER, "政策专员小王", None),
 ]
 
@@ -40,6 +44,7 @@ class SeedReport:
     staff: list[str] = field(default_factory=list)
     owners: list[tuple[str, str]] = field(default_factory=list)  # (sandbox login code, enterprise)
     policies: int = 0
+    consultations: int = 0
 
 
 async def seed_catalogue(report: SeedReport) -> None:
@@ -141,4 +146,63 @@ async def seed_demo(rt: Runtime) -> SeedReport:
     await seed_enterprises(rt, report)
     await seed_staff(report)
     await seed_policies(rt, report)
+    await seed_consultations(rt, report)
     return report
+
+
+#: Demo consultants' topics (dispatch prefers a consultant with the case's topic).
+DEMO_SKILLS = {"consultant": ["startup", "change_cancel"], "consultant2": ["licence"],
+               "taxconsultant": ["tax", "tax_relief"], "hrconsultant": ["social_insurance", "talent_subsidy"]}
+#: A few cases so the workbench is not empty: (owner login, kind, text, answer or None).
+DEMO_CASES = [
+    ("sandbox-linxiaoyu", "consultation", "我们是小规模纳税人，今年的增值税减免政策怎么申报？需要准备什么材料？",
+     "您好，小规模纳税人月销售额10万元以下免征增值税，在电子税务局申报时直接填写免税销售额即可，无需另行提交材料。"),
+    ("sandbox-linxiaoyu", "consultation", "新招了3名员工，社保参保登记在哪里办理？可以网上办吗？", None),
+    ("sandbox-zhouhaitao", "suggestion", "食品经营许可证办理时要求提交的平面图材料，希望能提供标准模板，很多小店不会画。", None),
+    ("sandbox-liumei", "consultation", "公司想变更经营地址，需要先去税务局还是先办营业执照变更？", None),
+]
+
+
+async def seed_consultations(rt: Runtime, report: SeedReport) -> None:
+    """The topic taxonomy, consultants' skills and a few open cases. Idempotent: topics
+    by code, skills by (user, topic), cases only when there are none."""
+    from models import Consultation, StaffSkill, Topic
+    from services.auth.principal import Principal
+    from services.consultations import service as cases
+    from services.consultations.schemas import ConsultationCreate
+
+    data = json.loads((Path(__file__).parent / "consultations" / "data" / "topics.json").read_text(encoding="utf-8"))
+    departments = dict(await Department.all().values_list("code", "id"))
+    for n, t in enumerate(data["topics"]):
+        await Topic.get_or_create(code=t["code"], defaults={
+            "name": t["name"], "keywords": t["keywords"], "sort_order": n,
+            "department_id": departments.get(t["department"]) if t["department"] else None})
+    for username, codes in DEMO_SKILLS.items():
+        user = await User.get_or_none(username=username)
+        for code in codes if user else []:
+            await StaffSkill.get_or_create(user_id=user.id, topic_code=code)
+    if await Consultation.exists():
+        return
+    for login, kind, content, answer in DEMO_CASES:
+        owner = await _demo_owner(rt, login)
+        if owner is None or owner.enterprise_id is None:
+            continue
+        viewer = Principal(user_id=owner.id, role=Role(owner.role), enterprise_id=owner.enterprise_id)
+        row, _ = await cases._intake(rt, data=ConsultationCreate(content=content, kind=kind),
+                                     enterprise_id=owner.enterprise_id, asked_by=owner.id, recorded_by=None,
+                                     channel="miniprogram", contact_name="", moderation="pass", label=None,
+                                     actor=viewer, idempotency=None)
+        if answer and row.assignee_id:
+            staff = await User.get(id=row.assignee_id)
+            await cases.post_message(rt, case_id=row.id, body=answer, internal=False,
+                                     viewer=Principal(user_id=staff.id, role=Role.CONSULTANT,
+                                                      department_id=staff.department_id))
+        report.consultations += 1
+
+
+async def _demo_owner(rt: Runtime, login: str) -> User | None:
+    """The demo owner whose sandbox login code is ``login`` (see ``seed_enterprises``)."""
+    from wechat.sandbox import SandboxState
+
+    return await User.get_or_none(openid=SandboxState.openid_for(rt.settings.wechat_appid,
+                                                                 login.removeprefix("sandbox-")))

@@ -77,7 +77,14 @@ class SearchIndex:
                    and (stage is None or d.stage == stage)]
         if not query_weights and not raw_query:
             return [d.id for d in sorted(allowed, key=lambda d: d.order)]
-        allowed_ids = {d.id for d in allowed}
+        return [doc_id for doc_id, _ in self.scored(query_weights, raw_query, {d.id for d in allowed})]
+
+    def scored(self, query_weights: dict[str, float], raw_query: str,
+               allowed_ids: set[int] | None = None) -> list[tuple[int, float]]:
+        """(id, BM25 score) of matching items, best first — the classifier of consultations
+        needs the score to tell a real match from a weak one."""
+        if allowed_ids is None:
+            allowed_ids = set(self.docs)
         scores: dict[int, float] = defaultdict(float)
         terms = dict(query_weights)
         for bg in self.bigrams(raw_query):
@@ -98,5 +105,4 @@ class SearchIndex:
                 if needle in self.docs[doc_id].fields.get("name", "").lower():
                     scores[doc_id] *= 1.5
         # Bigram-only matches are weak evidence: keep them only when nothing better matched.
-        return [doc_id for doc_id, _ in sorted(scores.items(),
-                                               key=lambda kv: (-kv[1], self.docs[kv[0]].order))]
+        return sorted(scores.items(), key=lambda kv: (-kv[1], self.docs[kv[0]].order))

@@ -65,9 +65,14 @@ async def test_nobody_else_can_see_or_mark_my_message(client, api):
     assert page["unread"] == 1  # still unread for its owner
 
 
-async def test_staff_have_no_inbox_here(client, api):
-    staff = await api.staff_token("consultant")
-    assert (await client.get("/api/v1/inbox", headers=auth(staff))).status == 403
+async def test_only_case_staff_have_an_inbox_besides_wechat_users(client, api):
+    """Consultants and supervisors get case notices in the inbox; other staff have none."""
+    consultant = await api.staff_token("consultant")
+    resp = await client.get("/api/v1/inbox", headers=auth(consultant))
+    assert resp.status == 200 and (await resp.json())["items"] == []
+    for role in ("policy_officer", "system_admin", "audit_admin"):
+        staff = await api.staff_token(role)
+        assert (await client.get("/api/v1/inbox", headers=auth(staff))).status == 403
 
 
 # --------------------------------------------------------------------- preferences

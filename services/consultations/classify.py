@@ -1,0 +1,83 @@
+"""Suggest a topic, a service item and a department for a question (pure core).
+
+The same jieba tokens and synonyms as the catalogue search (``services.service_items.text``)
+are used, so "办营业执照" finds the same item a user would have found by searching.
+A suggestion is only a starting point: the consultant corrects it, and both are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+#: An item is suggested only when its BM25 score clears this — below it the match rests on
+#: a stray bigram, and a wrong item sends the case to the wrong department.
+ITEM_MIN_SCORE = 4.0
+
+
+@dataclass(frozen=True)
+class TopicDef:
+    code: str
+    keywords: tuple[str, ...]
+    department_id: int | None
+
+
+@dataclass
+class Suggestion:
+    topic_code: str = ""
+    topic_hits: list[str] = field(default_factory=list)
+    service_item_id: int | None = None
+    item_score: float = 0.0
+    department_id: int | None = None
+    department_source: str = ""  # service_item | policy | topic | ""
+
+    def as_dict(self) -> dict:
+        return {"topic_code": self.topic_code, "topic_hits": self.topic_hits,
+                "service_item_id": self.service_item_id, "item_score": round(self.item_score, 2),
+                "department_id": self.department_id, "department_source": self.department_source}
+
+
+def match_topic(text: str, tokens: Iterable[str], topics: Iterable[TopicDef]) -> tuple[str, list[str]]:
+    """The topic whose keywords the text mentions most (longer keywords weigh more);
+    ties go to the earlier topic in the taxonomy. ("", []) when none is mentioned."""
+    toks = set(tokens)
+    best: tuple[float, str, list[str]] = (0.0, "", [])
+    for topic in topics:
+        hits = [k for k in topic.keywords if k and (k in toks or (len(k) >= 2 and k in text))]
+        score = sum(len(k) for k in hits)
+        if score > best[0]:
+            best = (score, topic.code, hits)
+    return best[1], best[2]
+
+
+def classify(text: str, *, tokens: list[str], topics: list[TopicDef],
+             item_scores: Callable[[], list[tuple[int, float]]],
+             item_department: Mapping[int, int],
+             given_item_id: int | None = None, policy_department_id: int | None = None) -> Suggestion:
+    """Topic from the taxonomy; item given by the user or the best catalogue match; the
+    department of the item, else of the policy, else of the topic."""
+    s = Suggestion()
+    s.topic_code, s.topic_hits = match_topic(text, tokens, topics)
+    if given_item_id is not None:
+        s.service_item_id = given_item_id
+    else:
+        ranked = item_scores()
+        if ranked and ranked[0][1] >= ITEM_MIN_SCORE:
+            s.service_item_id, s.item_score = ranked[0]
+    if s.service_item_id is not None and s.service_item_id in item_department:
+        s.department_id, s.department_source = item_department[s.service_item_id], "service_item"
+    elif policy_department_id is not None:
+        s.department_id, s.department_source = policy_department_id, "policy"
+    elif s.topic_code:
+        dept = next((t.department_id for t in topics if t.code == s.topic_code), None)
+        if dept is not None:
+            s.department_id, s.department_source = dept, "topic"
+    return s
+
+
+def similarity(a: Iterable[str], b: Iterable[str]) -> float:
+    """Jaccard similarity of two token sets: what the duplicate (并单) suggestion ranks by."""
+    sa, sb = {t for t in a if len(t) > 1}, {t for t in b if len(t) > 1}
+    if not sa or not sb:
+        return 0.0
+    return len(sa & sb) / len(sa | sb)

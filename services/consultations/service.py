@@ -1,0 +1,871 @@
+"""Consultations: intake (online and offline), content safety, classification, dispatch,
+the thread, transitions, corrections, duplicates (并单) and the moderation queue.
+
+Object-level rules, in one place (:func:`load_for`): an enterprise sees only its own
+cases; a consultant sees cases of their department or assigned to them, once content
+safety has let them through; a supervisor sees their department's cases, cases not yet
+routed to any department and the moderation queue. Anything else is "not found", so an
+id never tells an outsider that a case exists.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+import structlog
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from models.catalogue import Department, ServiceItem
+from models.consultation import (Consultation, ConsultationEvent, ConsultationMessage, DeadlineRule,
+                                 StaffSkill, Topic)
+from models.identity import Enterprise, User
+from models.policy import Policy
+from notifications import outbox
+from services import audit
+from services.auth.principal import Principal
+from services.auth.roles import ENTERPRISE, Role
+from services.consultations import classify as classifier
+from services.consultations import workflow
+from services.consultations.deadlines import TZ, due_after
+from services.consultations.schemas import (CHANNEL_LABELS, ELEMENT_LABELS, KIND_LABELS, ConsultationCreate,
+                                            OfflineIntake)
+from services.errors import (Conflict, NotFound, PermissionDenied, TooManyRequests, Unavailable,
+                             ValidationFailed)
+from services.runtime import Runtime
+from services.service_items import text
+
+log = structlog.get_logger(__name__)
+
+DETAIL_PAGE = "pages/consultation-detail/index?id={id}"
+CONSOLE_PAGE = "/console/#/cases/{id}"
+#: Similar open cases of the same enterprise at or above this token overlap are offered
+#: for merging.
+DUPLICATE_MIN_SIMILARITY = 0.3
+#: msgSecCheck labels → what the user is told when their text is refused.
+SEC_LABELS = {10001: "广告", 20001: "时政", 20002: "色情", 20003: "辱骂", 20006: "违法犯罪", 20008: "欺诈",
+              20012: "低俗", 20013: "版权", 21000: "其他"}
+STAFF_ROLES_ON_CASES = frozenset({Role.CONSULTANT, Role.SUPERVISOR})
+
+
+def now() -> datetime:
+    return datetime.now(TZ)
+
+
+def local(dt: datetime | None) -> datetime | None:
+    return dt.astimezone(TZ) if dt is not None else None
+
+
+def actor_kind(viewer: Principal | None) -> str:
+    if viewer is None:
+        return "system"
+    if viewer.role in ENTERPRISE:
+        return "enterprise"
+    if viewer.role == Role.SUPERVISOR:
+        return "supervisor"
+    if viewer.role == Role.CONSULTANT:
+        return "consultant"
+    return "other"
+
+
+# ----------------------------------------------------------------- access
+
+
+def can_see(row: Consultation, viewer: Principal) -> bool:
+    kind = actor_kind(viewer)
+    if kind == "enterprise":
+        return row.enterprise_id == viewer.enterprise_id
+    if kind == "consultant":
+        if row.moderation in ("held", "pending", "rejected"):
+            return False
+        return row.assignee_id == viewer.user_id or (
+            row.department_id is not None and row.department_id == viewer.department_id)
+    if kind == "supervisor":
+        return (viewer.department_id is None or row.department_id is None
+                or row.department_id == viewer.department_id)
+    return False
+
+
+async def load_for(viewer: Principal, case_id: int) -> Consultation:
+    """The case if ``viewer`` may see it; otherwise 404 (never 403: no existence leak)."""
+    row = await Consultation.get_or_none(id=case_id)
+    if row is None or not can_see(row, viewer):
+        raise NotFound("咨询事项不存在或无权查看", code="consultation_not_found")
+    return row
+
+
+# ----------------------------------------------------------------- deadlines
+
+
+async def working_days_for(rt: Runtime, *, kind: str, department_id: int | None,
+                           service_item_id: int | None) -> int:
+    """The service item's rule, else the department's, else the default for the kind."""
+    if service_item_id is not None:
+        rule = await DeadlineRule.filter(kind=kind, service_item_id=service_item_id).first()
+        if rule is not None:
+            return rule.working_days
+    if department_id is not None:
+        rule = await DeadlineRule.filter(kind=kind, department_id=department_id, service_item_id=None).first()
+        if rule is not None:
+            return rule.working_days
+    return rt.settings.consultation_days if kind == "consultation" else rt.settings.feedback_days
+
+
+def clock(accepted_at: datetime, working_days: int) -> dict[str, Any]:
+    """The stored deadline columns: due, the 75 % reminder mark and the escalation mark
+    (the end of the working day after the deadline)."""
+    due = due_after(accepted_at, working_days)
+    remind = accepted_at + (due.due_at - accepted_at) * 0.75
+    escalate = due_after(due.due_at, 1)
+    return {"working_days": working_days, "due_at": due.due_at, "due_provisional": due.provisional,
+            "remind_at": remind, "escalate_at": escalate.due_at}
+
+
+# ----------------------------------------------------------------- classification
+
+
+async def _topics() -> list[classifier.TopicDef]:
+    rows = await Topic.filter(is_active=True).order_by("sort_order", "id")
+    return [classifier.TopicDef(t.code, tuple(t.keywords or ()), t.department_id) for t in rows]
+
+
+async def suggest(rt: Runtime, content: str, *, service_item_id: int | None,
+                  policy_department_id: int | None) -> classifier.Suggestion:
+    from services.service_items.service import cache as catalogue_cache
+
+    cat = await catalogue_cache(rt).get(rt)
+    toks = text.tokens(content)
+    items = {int(i): int(d) for i, d in await ServiceItem.filter(is_active=True).values_list("id", "department_id")}
+    return classifier.classify(
+        content, tokens=toks, topics=await _topics(),
+        item_scores=lambda: cat.index.scored(text.expand(toks), content[:200]),
+        item_department=items, given_item_id=service_item_id, policy_department_id=policy_department_id)
+
+
+# ----------------------------------------------------------------- dispatch
+
+
+async def open_counts(user_ids: list[int]) -> dict[int, int]:
+    if not user_ids:
+        return {}
+    rows = await (Consultation.filter(assignee_id__in=user_ids, status__in=list(workflow.OPEN_STATUSES))
+                  .annotate(n=Count("id")).group_by("assignee_id").values_list("assignee_id", "n"))
+    return {int(a): int(n) for a, n in rows}
+
+
+async def pick_consultant(department_id: int | None, topic_code: str) -> User | None:
+    """Least open work among the department's active consultants, those with the topic's
+    skill first; ties to the lower id so the choice is reproducible."""
+    if department_id is None:
+        return None
+    staff = await User.filter(role=Role.CONSULTANT, department_id=department_id, is_active=True)
+    if not staff:
+        return None
+    ids = [u.id for u in staff]
+    skilled = set(await StaffSkill.filter(user_id__in=ids, topic_code=topic_code).values_list("user_id", flat=True)) \
+        if topic_code else set()
+    counts = await open_counts(ids)
+    return min(staff, key=lambda u: (u.id not in skilled, counts.get(u.id, 0), u.id))
+
+
+async def _event(case_id: int, action: str, from_status: str, to_status: str, actor: Principal | None,
+                 actor_name: str = "", **detail: Any) -> None:
+    await ConsultationEvent.create(consultation_id=case_id, action=action, from_status=from_status,
+                                   to_status=to_status, actor_id=actor.user_id if actor else None,
+                                   actor_role=str(actor.role) if actor else "system",
+                                   actor_name=actor_name or ("系统" if actor is None else ""), detail=detail)
+
+
+async def _name(viewer: Principal | None) -> str:
+    if viewer is None:
+        return "系统"
+    u = await User.get_or_none(id=viewer.user_id)
+    if u is None:
+        return ""
+    if viewer.role in ENTERPRISE:
+        return "企业用户"
+    return u.display_name or u.username or ""
+
+
+async def _notify(campaigns: list[int], *, user_id: int, title: str, summary: str, page: str,
+                  critical: bool, kind: str, case_id: int) -> None:
+    """Queue a notice in the caller's transaction; the caller kicks the campaigns after commit."""
+    campaigns.append(await outbox.notify_user(user_id=user_id, title=title[:64], summary=summary[:120], page=page,
+                                              critical=critical, kind=kind, source_id=case_id))
+
+
+async def kick_all(rt: Runtime, campaigns: list[int]) -> None:
+    for cid in campaigns:
+        try:
+            await outbox.kick(rt, cid)
+        except Exception:  # committed: the outbox sweeper offers them later
+            log.exception("consultation_notice_kick_failed", campaign_id=cid)
+
+
+async def dispatch(row: Consultation, campaigns: list[int]) -> bool:
+    """Send a new, moderated case to a consultant of its department, if there is one.
+    Without one it waits in the department's queue (status ``new``) for the supervisor."""
+    if row.status != "new" or row.moderation not in ("pass", "released"):
+        return False
+    consultant = await pick_consultant(row.department_id, row.topic_code)
+    if consultant is None:
+        return False
+    await _assign_guarded(row, consultant, None, "assign", "", campaigns)
+    return True
+
+
+# ----------------------------------------------------------------- intake
+
+
+async def _rate_limit(rt: Runtime, user_id: int) -> None:
+    key = rt.keys.rate("consultation", f"{user_id}:{now():%Y%m%d%H}")
+    async with rt.redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, 3700)
+        count, _ = await pipe.execute()
+    if int(count) > rt.settings.consultation_rate_per_hour:
+        raise TooManyRequests(f"提交过于频繁：每小时最多 {rt.settings.consultation_rate_per_hour} 条，请稍后再试",
+                              code="consultation_rate_limited")
+
+
+async def count_refusal(rt: Runtime) -> None:
+    """Refused (risky) texts are not stored: only this daily counter remembers them."""
+    key = rt.keys.rate("sec_refused", f"{now():%Y%m%d}")
+    async with rt.redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, 40 * 86400)
+        await pipe.execute()
+
+
+async def sec_check(rt: Runtime, openid: str | None, content: str) -> tuple[str, int | None]:
+    """("pass" | "review" | "risky" | "pending", label). "pending": WeChat could not be
+    asked now; the case is kept and checked again by the sweep."""
+    if not openid:
+        return "pending", None
+    from wechat.gateway import WeChatError
+
+    try:
+        verdict = await rt.gateway.msg_sec_check(openid, content, scene=2)
+    except (WeChatError, OSError, TimeoutError) as exc:
+        log.warning("msg_sec_check_unavailable", error=str(exc)[:200])
+        return "pending", None
+    return verdict.suggest, verdict.label
+
+
+def refusal_message(label: int | None) -> str:
+    what = SEC_LABELS.get(label or 0, "违规")
+    return f"内容含有{what}信息，未能提交。请修改后重新提交；如有疑问可拨打 12345 热线"
+
+
+async def _resolve_refs(data: ConsultationCreate) -> tuple[ServiceItem | None, Policy | None]:
+    item = policy = None
+    if data.service_item_id is not None:
+        item = await ServiceItem.get_or_none(id=data.service_item_id)
+        if item is None:
+            raise ValidationFailed.field("service_item_id", "所选事项不存在", code="unknown_service_item")
+    if data.policy_id is not None:
+        policy = await Policy.get_or_none(id=data.policy_id)
+        if policy is None or policy.status not in ("published", "superseded", "expired", "withdrawn"):
+            raise ValidationFailed.field("policy_id", "所选政策不存在", code="unknown_policy")
+    return item, policy
+
+
+def _check_length(rt: Runtime, content: str) -> None:
+    limit = rt.settings.consultation_max_chars
+    if len(content) > limit:
+        raise ValidationFailed.field("content", f"内容过长：最多 {limit} 个字，当前 {len(content)} 个字",
+                                     code="content_too_long")
+
+
+async def _existing(scope: str, key: str, data: ConsultationCreate) -> Consultation | None:
+    row = await Consultation.get_or_none(idempotency_scope=scope, idempotency_key=key)
+    if row is not None and (row.content != data.content or row.kind != data.kind):
+        raise Conflict("同一个 Idempotency-Key 已用于另一条不同的内容，请换一个新的 Key", code="idempotency_key_reused")
+    return row
+
+
+async def create(rt: Runtime, *, data: ConsultationCreate, viewer: Principal, idempotency_key: str | None,
+                 ip: str = "", request_id: str = "") -> tuple[Consultation, bool]:
+    """An enterprise user's question. Returns (case, created); a repeated Idempotency-Key
+    returns the first case unchanged (created False), even when the repeats race."""
+    if viewer.enterprise_id is None:
+        raise PermissionDenied("请先完善企业信息后再提交咨询", code="enterprise_required")
+    _check_length(rt, data.content)
+    scope = f"u{viewer.user_id}"
+    if idempotency_key:
+        found = await _existing(scope, idempotency_key, data)
+        if found is not None:
+            return found, False
+    await _rate_limit(rt, viewer.user_id)
+    user = await User.get(id=viewer.user_id)
+    verdict, label = await sec_check(rt, user.openid, data.content)
+    if verdict == "risky":
+        await count_refusal(rt)
+        await audit.record("consultation_refused", actor=viewer, target_type="enterprise",
+                           target_id=viewer.enterprise_id, ip=ip, request_id=request_id, details={"label": label})
+        raise ValidationFailed.field("content", refusal_message(label), code="content_risky")
+    moderation = {"pass": "pass", "review": "held"}.get(verdict, "pending")
+    try:
+        row, campaigns = await _intake(rt, data=data, enterprise_id=viewer.enterprise_id, asked_by=viewer.user_id,
+                                       recorded_by=None, channel="miniprogram", contact_name="",
+                                       moderation=moderation, label=label, actor=viewer,
+                                       idempotency=(scope, idempotency_key) if idempotency_key else None)
+    except IntegrityError:
+        # Another request with the same key won the race: answer with its case.
+        found = await _existing(scope, idempotency_key, data) if idempotency_key else None
+        if found is None:
+            raise Unavailable("提交未完成，请稍后重试", code="intake_conflict") from None
+        return found, False
+    await kick_all(rt, campaigns)
+    return row, True
+
+
+async def create_offline(rt: Runtime, *, data: OfflineIntake, viewer: Principal, idempotency_key: str | None,
+                         ip: str = "", request_id: str = "") -> tuple[Consultation, bool]:
+    """A phone, walk-in or 12345 case recorded by staff on the enterprise's behalf. The
+    text is the consultant's record, so it is not sent to msgSecCheck (that checks what
+    users publish); the channel is stored for statistics."""
+    _check_length(rt, data.content)
+    if data.enterprise_id is not None:
+        ent = await Enterprise.get_or_none(id=data.enterprise_id)
+    else:
+        ent = await Enterprise.get_or_none(credit_code=(data.credit_code or "").upper())
+    if ent is None:
+        raise ValidationFailed.field("enterprise_id" if data.enterprise_id is not None else "credit_code",
+                                     "企业不存在，请先核对企业编号或统一社会信用代码", code="unknown_enterprise")
+    scope = f"u{viewer.user_id}"
+    if idempotency_key:
+        found = await _existing(scope, idempotency_key, data)
+        if found is not None:
+            return found, False
+    try:
+        row, campaigns = await _intake(rt, data=data, enterprise_id=ent.id, asked_by=ent.owner_id,
+                                       recorded_by=viewer.user_id, channel=data.channel,
+                                       contact_name=data.contact_name, moderation="pass", label=None, actor=viewer,
+                                       idempotency=(scope, idempotency_key) if idempotency_key else None)
+    except IntegrityError:
+        found = await _existing(scope, idempotency_key, data) if idempotency_key else None
+        if found is None:
+            raise Unavailable("提交未完成，请稍后重试", code="intake_conflict") from None
+        return found, False
+    await audit.record("consultation_recorded", actor=viewer, target_type="consultation", target_id=row.id, ip=ip,
+                       request_id=request_id, details={"channel": data.channel, "enterprise_id": ent.id})
+    await kick_all(rt, campaigns)
+    return row, True
+
+
+async def _intake(rt: Runtime, *, data: ConsultationCreate, enterprise_id: int, asked_by: int | None,
+                  recorded_by: int | None, channel: str, contact_name: str, moderation: str,
+                  label: int | None, actor: Principal, idempotency: tuple[str, str] | None
+                  ) -> tuple[Consultation, list[int]]:
+    item, policy = await _resolve_refs(data)
+    accepted = now()
+    s = await suggest(rt, data.content, service_item_id=item.id if item else None,
+                      policy_department_id=policy.department_id if policy else None)
+    days = await working_days_for(rt, kind=data.kind, department_id=s.department_id,
+                                  service_item_id=s.service_item_id)
+    campaigns: list[int] = []
+    async with in_transaction():
+        row = await Consultation.create(
+            enterprise_id=enterprise_id, asked_by_id=asked_by, recorded_by_id=recorded_by, channel=channel,
+            kind=data.kind, content=data.content, contact_name=contact_name, service_item_id=s.service_item_id,
+            policy_id=policy.id if policy else None, policy_series_id=policy.series_id if policy else None,
+            element=data.element, element_detail=data.element_detail, topic_code=s.topic_code,
+            department_id=s.department_id, suggestion=s.as_dict(), moderation=moderation,
+            moderation_label=label, accepted_at=accepted, idempotency_scope=idempotency[0] if idempotency else None,
+            idempotency_key=idempotency[1] if idempotency else None, **clock(accepted, days))
+        await _event(row.id, "create", "", "new", actor, await _name(actor), channel=channel,
+                     suggestion=s.as_dict())
+        if moderation == "held":
+            await _event(row.id, "moderation_hold", "new", "new", None, label=label)
+        await dispatch(row, campaigns)
+    return row, campaigns
+
+
+async def recheck_pending(rt: Runtime, limit: int = 100) -> int:
+    """Sweep: cases accepted while WeChat was unreachable get their content check now."""
+    done = 0
+    for row in await Consultation.filter(moderation="pending").order_by("id").limit(limit):
+        openid = None
+        if row.asked_by_id is not None:
+            asker = await User.get_or_none(id=row.asked_by_id)
+            openid = asker.openid if asker else None
+        verdict, label = await sec_check(rt, openid, row.content)
+        if verdict == "pending":
+            if openid:
+                break  # still unreachable: try again next run
+            verdict = "review"  # no WeChat user to check as: a person looks at it
+        campaigns: list[int] = []
+        async with in_transaction():
+            moderation = "pass" if verdict == "pass" else "held"
+            if not await Consultation.filter(id=row.id, moderation="pending").update(
+                    moderation=moderation, moderation_label=label):
+                continue
+            row.moderation = moderation
+            if moderation == "held":
+                await _event(row.id, "moderation_hold", row.status, row.status, None, label=label, verdict=verdict)
+            else:
+                await dispatch(row, campaigns)
+        await kick_all(rt, campaigns)
+        done += 1
+    return done
+
+
+# ----------------------------------------------------------------- moderation
+
+
+async def moderation_queue(viewer: Principal, *, page: int, page_size: int) -> tuple[list[Consultation], int]:
+    qs = Consultation.filter(moderation__in=["held", "pending"])
+    total = await qs.count()
+    rows = await qs.order_by("accepted_at", "id").offset((page - 1) * page_size).limit(page_size)
+    return rows, total
+
+
+async def release(rt: Runtime, *, case_id: int, viewer: Principal, ip: str = "", request_id: str = "") -> Consultation:
+    row = await load_for(viewer, case_id)
+    if row.moderation != "held":
+        raise Conflict("该事项不在内容审核队列中", code="not_held")
+    campaigns: list[int] = []
+    async with in_transaction():
+        if not await Consultation.filter(id=case_id, moderation="held").update(moderation="released"):
+            raise Conflict("该事项刚刚已被处理，请刷新", code="not_held")
+        row.moderation = "released"
+        await _event(case_id, "release", row.status, row.status, viewer, await _name(viewer))
+        await dispatch(row, campaigns)
+    await audit.record("consultation_released", actor=viewer, target_type="consultation", target_id=case_id, ip=ip,
+                       request_id=request_id)
+    await kick_all(rt, campaigns)
+    return await Consultation.get(id=case_id)
+
+
+async def reject_content(rt: Runtime, *, case_id: int, reason: str, viewer: Principal, ip: str = "",
+                         request_id: str = "") -> Consultation:
+    """A moderator refuses held content: the case is withdrawn and the enterprise told why."""
+    row = await load_for(viewer, case_id)
+    if row.moderation not in ("held", "pending"):
+        raise Conflict("该事项不在内容审核队列中", code="not_held")
+    campaigns: list[int] = []
+    async with in_transaction():
+        if not await Consultation.filter(id=case_id, moderation__in=["held", "pending"]).update(
+                moderation="rejected", status="withdrawn"):
+            raise Conflict("该事项刚刚已被处理，请刷新", code="not_held")
+        await _event(case_id, "withdraw", row.status, "withdrawn", viewer, await _name(viewer),
+                     reason=reason, moderation="rejected")
+        if row.asked_by_id is not None:
+            await _notify(campaigns, user_id=row.asked_by_id, title="您提交的内容未通过审核",
+                          summary=f"原因：{reason}"[:120], page=DETAIL_PAGE.format(id=case_id), critical=True,
+                          kind="case_update", case_id=case_id)
+    await audit.record("consultation_content_rejected", actor=viewer, target_type="consultation", target_id=case_id,
+                       ip=ip, request_id=request_id, details={"reason": reason})
+    await kick_all(rt, campaigns)
+    return await Consultation.get(id=case_id)
+
+
+# ----------------------------------------------------------------- transitions
+
+
+def _refuse(exc: workflow.IllegalTransition) -> Conflict:
+    return Conflict(exc.message, code="illegal_transition")
+
+
+async def _move(row: Consultation, action: str, viewer: Principal | None, *, campaigns: list[int],
+                extra: dict | None = None, **detail: Any) -> str:
+    """Apply one transition with a status guard (a concurrent change → 409, not a lost update)."""
+    try:
+        target = workflow.next_status(row.status, action)
+    except workflow.IllegalTransition as exc:
+        raise _refuse(exc) from None
+    fields = dict(extra or {})
+    if not await Consultation.filter(id=row.id, status=row.status).update(status=target, **fields):
+        raise Conflict("该事项的状态刚刚发生变化，请刷新后再试", code="illegal_transition")
+    await _event(row.id, action, row.status, target, viewer, await _name(viewer), **detail)
+    row.status = target
+    for k, v in fields.items():
+        setattr(row, k, v)
+    return target
+
+
+def _need(viewer: Principal, action: str) -> None:
+    if not workflow.may(actor_kind(viewer), action):
+        raise PermissionDenied(f"您的角色不能{workflow.ACTION_LABELS.get(action, action)}", code="action_not_allowed")
+
+
+async def _add_message(row: Consultation, viewer: Principal, body: str, internal: bool) -> None:
+    await ConsultationMessage.create(consultation_id=row.id, author_id=viewer.user_id,
+                                     author_role=str(viewer.role), author_name=await _name(viewer),
+                                     body=body, internal=internal)
+
+
+async def post_message(rt: Runtime, *, case_id: int, body: str, internal: bool, viewer: Principal) -> Consultation:
+    """A message in the thread. For the consultant a public message on an open case is
+    the answer; for the enterprise a message answers a request for more (补充) or asks
+    again after an answer (追问). Internal notes change nothing and never reach the
+    enterprise."""
+    _check_length(rt, body)
+    row = await load_for(viewer, case_id)
+    kind = actor_kind(viewer)
+    campaigns: list[int] = []
+    if kind == "enterprise":
+        if internal:
+            raise ValidationFailed.field("internal", "企业用户不能发送内部备注", code="internal_not_allowed")
+        if row.status in workflow.FINAL_STATUSES or row.status == "resolved":
+            raise Conflict(f"该事项{workflow.STATUS_LABELS[row.status]}，如需继续沟通请重新打开或提交新的咨询",
+                           code="illegal_transition")
+        user = await User.get(id=viewer.user_id)
+        verdict, label = await sec_check(rt, user.openid, body)
+        if verdict == "risky":
+            await count_refusal(rt)
+            raise ValidationFailed.field("body", refusal_message(label), code="content_risky")
+        async with in_transaction():
+            await _add_message(row, viewer, body, False)
+            action = {"awaiting_enterprise": "supplement", "answered": "follow_up"}.get(row.status)
+            if action:
+                await _move(row, action, viewer, campaigns=campaigns)
+                if row.assignee_id:
+                    await _notify(campaigns, user_id=row.assignee_id,
+                                  title=f"企业{workflow.ACTION_LABELS[action]}：#{row.id}", summary=body[:60],
+                                  page=CONSOLE_PAGE.format(id=row.id), critical=True, kind="case_update",
+                                  case_id=row.id)
+            if verdict in ("review", "pending"):
+                await _event(row.id, "moderation_hold", row.status, row.status, None, label=label, message=True)
+    else:
+        if row.status in ("merged", "withdrawn") and not internal:
+            raise Conflict(f"该事项{workflow.STATUS_LABELS[row.status]}，不能再答复", code="illegal_transition")
+        async with in_transaction():
+            if not internal and row.status in ("new",):
+                if kind == "consultant" and row.assignee_id is None:
+                    # answering an unassigned case of one's department claims it first
+                    me = await User.get(id=viewer.user_id)
+                    await _assign_guarded(row, me, viewer, "assign", "认领", campaigns, notify=False)
+            await _add_message(row, viewer, body, internal)
+            if not internal and (row.status, "answer") in workflow.TRANSITIONS:
+                t = now()
+                extra = {"answered_at": t}
+                if row.first_answered_at is None:
+                    extra["first_answered_at"] = t
+                    if t > row.due_at:
+                        extra["overdue"] = True
+                await _move(row, "answer", viewer, campaigns=campaigns, extra=extra)
+                await _tell_enterprise(row, campaigns, title="您的咨询已有答复",
+                                       summary=body[:60])
+    await kick_all(rt, campaigns)
+    return await Consultation.get(id=case_id)
+
+
+async def _tell_enterprise(row: Consultation, campaigns: list[int], *, title: str, summary: str) -> None:
+    """Case-critical notice to the person who asked (bypasses digest and quiet hours)."""
+    if row.asked_by_id is None:
+        return
+    await _notify(campaigns, user_id=row.asked_by_id, title=title, summary=summary,
+                  page=DETAIL_PAGE.format(id=row.id), critical=True, kind="case_update", case_id=row.id)
+
+
+async def act(rt: Runtime, *, case_id: int, action: str, viewer: Principal, reason: str = "",
+              body: str = "") -> Consultation:
+    """resolve / reopen / withdraw (enterprise), request_info / close (staff)."""
+    row = await load_for(viewer, case_id)
+    _need(viewer, action)
+    campaigns: list[int] = []
+    async with in_transaction():
+        extra: dict[str, Any] = {}
+        t = now()
+        if action == "resolve":
+            extra["resolved_at"] = t
+        elif action == "close":
+            extra["closed_at"] = t
+        elif action == "reopen":
+            extra.update(resolved_at=None, closed_at=None)
+        if action == "request_info":
+            if not body:
+                raise ValidationFailed.field("body", "请写明需要企业补充的内容", code="body_required")
+            await _add_message(row, viewer, body, False)
+            if row.first_answered_at is None:
+                extra["first_answered_at"] = t
+        await _move(row, action, viewer, campaigns=campaigns, extra=extra, reason=reason)
+        if action == "request_info":
+            await _tell_enterprise(row, campaigns, title="请补充咨询所需信息", summary=body[:60])
+        elif action == "close":
+            await _tell_enterprise(row, campaigns, title="您的咨询已办结", summary="欢迎对本次服务进行评价")
+            await after_close(rt, row)
+        elif action in ("reopen", "withdraw") and row.assignee_id:
+            await _notify(campaigns, user_id=row.assignee_id,
+                          title=f"企业{workflow.ACTION_LABELS[action]}：#{row.id}", summary=reason[:60] or row.content[:60],
+                          page=CONSOLE_PAGE.format(id=row.id), critical=True, kind="case_update", case_id=row.id)
+    await kick_all(rt, campaigns)
+    return await Consultation.get(id=case_id)
+
+
+#: Called inside the closing transaction; the rating/call-back module replaces it
+#: (``set_close_hook``) so that every closed case gets its call-back task.
+_CLOSE_HOOKS: list = []
+
+
+def add_close_hook(fn) -> None:
+    if fn not in _CLOSE_HOOKS:
+        _CLOSE_HOOKS.append(fn)
+
+
+async def after_close(rt: Runtime, row: Consultation) -> None:
+    for fn in _CLOSE_HOOKS:
+        await fn(rt, row)
+
+
+async def claim(rt: Runtime, *, case_id: int, viewer: Principal) -> Consultation:
+    row = await load_for(viewer, case_id)
+    if row.moderation in ("held", "pending"):
+        raise Conflict("该事项正在内容审核中，放行后才能办理", code="moderation_pending")
+    if row.department_id != viewer.department_id:
+        raise PermissionDenied("只能认领本部门的事项", code="other_department")
+    if row.status != "new":
+        raise Conflict(f"该事项当前状态为“{workflow.STATUS_LABELS[row.status]}”，不能认领", code="illegal_transition")
+    me = await User.get(id=viewer.user_id)
+    campaigns: list[int] = []
+    async with in_transaction():
+        await _assign_guarded(row, me, viewer, "assign", "认领", campaigns, notify=False)
+    return await Consultation.get(id=case_id)
+
+
+async def _assign_guarded(row: Consultation, user: User, viewer: Principal | None, action: str, reason: str,
+                          campaigns: list[int], notify: bool = True) -> None:
+    """Assign with a guard on (status, assignee): two supervisors or a supervisor and the
+    automatic dispatch cannot both win; the loser gets a 409."""
+    try:
+        target = workflow.next_status(row.status, action)
+    except workflow.IllegalTransition as exc:
+        raise _refuse(exc) from None
+    if not await Consultation.filter(id=row.id, status=row.status, assignee_id=row.assignee_id).update(
+            status=target, assignee_id=user.id):
+        raise Conflict("该事项刚刚已被他人处理，请刷新后再试", code="illegal_transition")
+    await _event(row.id, action, row.status, target, viewer, await _name(viewer), assignee_id=user.id,
+                 assignee=user.display_name or user.username, reason=reason, previous_assignee_id=row.assignee_id)
+    row.status, row.assignee_id = target, user.id
+    if notify:
+        await _notify(campaigns, user_id=user.id, title=f"新派单：{KIND_LABELS[row.kind]}#{row.id}",
+                      summary=f"{row.content[:40]}（办理期限 {local(row.due_at):%m月%d日}）",
+                      page=CONSOLE_PAGE.format(id=row.id), critical=True, kind="case_assigned", case_id=row.id)
+
+
+async def assign(rt: Runtime, *, case_id: int, assignee_id: int, reason: str, viewer: Principal,
+                 ip: str = "", request_id: str = "") -> Consultation:
+    """Supervisor: 派单 of a waiting case, or 改派 (reason required) of an assigned one."""
+    row = await load_for(viewer, case_id)
+    if row.moderation in ("held", "pending"):
+        raise Conflict("该事项正在内容审核中，放行后才能派单", code="moderation_pending")
+    user = await User.get_or_none(id=assignee_id, role=Role.CONSULTANT, is_active=True)
+    if user is None:
+        raise ValidationFailed.field("assignee_id", "承办人不存在或不是在岗咨询员", code="unknown_assignee")
+    if viewer.department_id is not None and user.department_id != viewer.department_id:
+        raise ValidationFailed.field("assignee_id", "只能派给本部门的咨询员；跨部门请使用退单转交",
+                                     code="other_department")
+    action = "assign" if row.status == "new" else "reassign"
+    if action == "reassign" and len(reason) < 2:
+        raise ValidationFailed.field("reason", "改派请写明原因", code="reason_required")
+    if row.assignee_id == user.id:
+        raise Conflict("该事项已由此咨询员承办", code="same_assignee")
+    campaigns: list[int] = []
+    async with in_transaction():
+        if row.department_id != user.department_id:
+            await Consultation.filter(id=row.id).update(department_id=user.department_id)
+            row.department_id = user.department_id
+        await _assign_guarded(row, user, viewer, action, reason, campaigns)
+    await audit.record(f"consultation_{action}", actor=viewer, target_type="consultation", target_id=case_id, ip=ip,
+                       request_id=request_id, details={"assignee_id": user.id, "reason": reason})
+    await kick_all(rt, campaigns)
+    return await Consultation.get(id=case_id)
+
+
+async def return_case(rt: Runtime, *, case_id: int, reason: str, department_code: str | None,
+                      viewer: Principal) -> Consultation:
+    """退单: back to the department's queue, or on to another department (then dispatched
+    there at once). The deadline is not reset: the clock runs from intake."""
+    row = await load_for(viewer, case_id)
+    _need(viewer, "return")
+    if actor_kind(viewer) == "consultant" and row.assignee_id != viewer.user_id:
+        raise PermissionDenied("只能退回自己承办的事项", code="not_assignee")
+    dept = None
+    if department_code:
+        dept = await Department.get_or_none(code=department_code)
+        if dept is None:
+            raise ValidationFailed.field("department_code", "部门不存在", code="unknown_department")
+    campaigns: list[int] = []
+    async with in_transaction():
+        extra: dict[str, Any] = {"assignee_id": None}
+        if dept is not None:
+            extra["department_id"] = dept.id
+        await _move(row, "return", viewer, campaigns=campaigns, extra=extra, reason=reason,
+                    to_department=dept.code if dept else None)
+        await dispatch(row, campaigns)
+        if row.status == "new":
+            await _notify_supervisors(row, campaigns, title=f"退单待派：#{row.id}", summary=reason)
+    await kick_all(rt, campaigns)
+    return await Consultation.get(id=case_id)
+
+
+async def _notify_supervisors(row: Consultation, campaigns: list[int], *, title: str, summary: str,
+                              kind: str = "case_update") -> int:
+    ids = await User.filter(role=Role.SUPERVISOR, is_active=True,
+                            department_id=row.department_id).values_list("id", flat=True) \
+        if row.department_id is not None else []
+    for uid in ids:
+        await _notify(campaigns, user_id=uid, title=title, summary=summary, page=CONSOLE_PAGE.format(id=row.id),
+                      critical=True, kind=kind, case_id=row.id)
+    return len(ids)
+
+
+async def correct(rt: Runtime, *, case_id: int, data: Any, viewer: Principal) -> Consultation:
+    """The consultant corrects topic, item or department; before and after are kept in
+    the history and the original suggestion stays on the case."""
+    row = await load_for(viewer, case_id)
+    if row.status in workflow.FINAL_STATUSES:
+        raise Conflict("该事项已结束，不能更正分类", code="illegal_transition")
+    changes: dict[str, Any] = {}
+    if data.topic_code is not None and data.topic_code != row.topic_code:
+        if data.topic_code and not await Topic.filter(code=data.topic_code).exists():
+            raise ValidationFailed.field("topic_code", "主题不存在", code="unknown_topic")
+        changes["topic_code"] = data.topic_code
+    if data.service_item_id is not None and data.service_item_id != row.service_item_id:
+        if not await ServiceItem.filter(id=data.service_item_id).exists():
+            raise ValidationFailed.field("service_item_id", "事项不存在", code="unknown_service_item")
+        changes["service_item_id"] = data.service_item_id
+    new_dept = None
+    if data.department_code is not None:
+        new_dept = await Department.get_or_none(code=data.department_code)
+        if new_dept is None:
+            raise ValidationFailed.field("department_code", "部门不存在", code="unknown_department")
+        if new_dept.id == row.department_id:
+            new_dept = None
+    if not changes and new_dept is None:
+        raise Conflict("与当前分类相同，无需更正", code="no_change")
+    campaigns: list[int] = []
+    async with in_transaction():
+        before = {k: getattr(row, k) for k in changes}
+        if changes:
+            await Consultation.filter(id=row.id).update(corrected=True, **changes)
+            for k, v in changes.items():
+                setattr(row, k, v)
+        await _event(row.id, "correct", row.status, row.status, viewer, await _name(viewer), before=before,
+                     after=changes, department=new_dept.code if new_dept else None)
+        if new_dept is not None:
+            await Consultation.filter(id=row.id).update(corrected=True)
+            if row.status in ("assigned", "reopened"):
+                await _move(row, "return", viewer, campaigns=campaigns,
+                            extra={"assignee_id": None, "department_id": new_dept.id},
+                            reason="更正部门", to_department=new_dept.code)
+            else:
+                await Consultation.filter(id=row.id).update(department_id=new_dept.id)
+                row.department_id = new_dept.id
+            await dispatch(row, campaigns)
+    await kick_all(rt, campaigns)
+    return await Consultation.get(id=case_id)
+
+
+# ----------------------------------------------------------------- duplicates
+
+
+async def duplicates(*, case_id: int, viewer: Principal) -> list[dict]:
+    """Open cases of the same enterprise that look like this one (并单 suggestions)."""
+    row = await load_for(viewer, case_id)
+    mine = text.tokens(row.content)
+    out = []
+    for other in await Consultation.filter(enterprise_id=row.enterprise_id,
+                                           status__in=list(workflow.OPEN_STATUSES)).exclude(id=row.id):
+        sim = classifier.similarity(mine, text.tokens(other.content))
+        if other.service_item_id is not None and other.service_item_id == row.service_item_id:
+            sim = max(sim, 0.5 * sim + 0.25)
+        if sim >= DUPLICATE_MIN_SIMILARITY:
+            out.append({"id": other.id, "title": other.content[:40], "status": other.status,
+                        "status_label": workflow.STATUS_LABELS[other.status], "similarity": round(sim, 3),
+                        "accepted_at": local(other.accepted_at)})
+    out.sort(key=lambda d: (-d["similarity"], d["id"]))
+    return out
+
+
+async def merge(rt: Runtime, *, case_id: int, into_id: int, reason: str, viewer: Principal) -> Consultation:
+    """并单: this case ends as ``merged`` pointing at the case that carries on. The merged
+    row stays, so statistics still count it as a demand."""
+    row = await load_for(viewer, case_id)
+    _need(viewer, "merge")
+    if into_id == case_id:
+        raise ValidationFailed.field("into_id", "不能合并到自身", code="merge_self")
+    into = await Consultation.get_or_none(id=into_id)
+    if into is None or not can_see(into, viewer) or into.enterprise_id != row.enterprise_id:
+        raise ValidationFailed.field("into_id", "只能合并到同一企业、您有权办理的事项", code="merge_target")
+    if into.status not in workflow.OPEN_STATUSES:
+        raise Conflict("目标事项已结束，不能合并到它", code="merge_target_closed")
+    campaigns: list[int] = []
+    async with in_transaction():
+        await _move(row, "merge", viewer, campaigns=campaigns, extra={"merged_into_id": into_id}, reason=reason,
+                    into_id=into_id)
+        await _event(into_id, "merge", into.status, into.status, viewer, await _name(viewer), merged_from=case_id)
+        await _tell_enterprise(row, campaigns, title="您的咨询已合并办理", summary=f"已与 #{into_id} 合并办理，请在该事项中查看答复")
+    await kick_all(rt, campaigns)
+    return await Consultation.get(id=case_id)
+
+
+# ----------------------------------------------------------------- lists
+
+
+async def list_for(viewer: Principal, *, scope: str, status: str | None, kind: str | None,
+                   overdue: bool | None, page: int, page_size: int) -> tuple[list[Consultation], int]:
+    kind_of = actor_kind(viewer)
+    qs = Consultation.all()
+    if kind_of == "enterprise":
+        qs = qs.filter(enterprise_id=viewer.enterprise_id)
+        order = ["-id"]
+    else:
+        if kind_of == "consultant":
+            qs = qs.exclude(moderation__in=["held", "pending", "rejected"])
+            if scope == "mine":
+                qs = qs.filter(assignee_id=viewer.user_id)
+            else:
+                qs = qs.filter(department_id=viewer.department_id)
+        elif kind_of == "supervisor":
+            if viewer.department_id is not None:
+                qs = qs.filter(department_id=viewer.department_id) if scope != "unrouted" else qs.filter(
+                    department_id=None)
+            if scope == "mine":
+                qs = qs.filter(assignee_id=viewer.user_id)
+        else:
+            raise PermissionDenied()
+        order = ["due_at", "id"]
+    if status:
+        qs = qs.filter(status=status)
+    elif kind_of != "enterprise" and scope in ("mine", "department"):
+        qs = qs.filter(status__in=list(workflow.OPEN_STATUSES))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if overdue is not None:
+        qs = qs.filter(overdue=overdue)
+    total = await qs.count()
+    rows = await qs.order_by(*order).offset((page - 1) * page_size).limit(page_size)
+    return rows, total
+
+
+async def topics() -> list[dict]:
+    rows = await Topic.filter(is_active=True).order_by("sort_order", "id").prefetch_related("department")
+    return [{"code": t.code, "name": t.name,
+             "department": {"code": t.department.code, "name": t.department.name} if t.department else None}
+            for t in rows]
+
+
+async def consultants(viewer: Principal) -> list[dict]:
+    qs = User.filter(role=Role.CONSULTANT, is_active=True)
+    if viewer.department_id is not None:
+        qs = qs.filter(department_id=viewer.department_id)
+    staff = await qs.order_by("id").prefetch_related("department")
+    counts = await open_counts([u.id for u in staff])
+    skills: dict[int, list[str]] = {}
+    for uid, code in await StaffSkill.filter(user_id__in=[u.id for u in staff]).values_list("user_id", "topic_code"):
+        skills.setdefault(uid, []).append(code)
+    return [{"id": u.id, "name": u.display_name or u.username or "", "open_cases": counts.get(u.id, 0),
+             "skills": sorted(skills.get(u.id, [])),
+             "department": {"code": u.department.code, "name": u.department.name} if u.department else None}
+            for u in staff]
+
+
+def time_left(row: Consultation) -> int:
+    return math.floor((row.due_at - now()).total_seconds())
+
