@@ -54,8 +54,9 @@ def classify(text: str, *, tokens: list[str], topics: list[TopicDef],
              item_scores: Callable[[], list[tuple[int, float]]],
              item_department: Mapping[int, int],
              given_item_id: int | None = None, policy_department_id: int | None = None) -> Suggestion:
-    """Topic from the taxonomy; item given by the user or the best catalogue match; the
-    department of the item, else of the policy, else of the topic."""
+    """Topic from the taxonomy; item given by the user or the best catalogue match. The
+    department is what the user pointed at (their item, else their policy), else the
+    matched item's, else the topic's: an explicit choice beats a guess from the text."""
     s = Suggestion()
     s.topic_code, s.topic_hits = match_topic(text, tokens, topics)
     if given_item_id is not None:
@@ -64,10 +65,13 @@ def classify(text: str, *, tokens: list[str], topics: list[TopicDef],
         ranked = item_scores()
         if ranked and ranked[0][1] >= ITEM_MIN_SCORE:
             s.service_item_id, s.item_score = ranked[0]
-    if s.service_item_id is not None and s.service_item_id in item_department:
-        s.department_id, s.department_source = item_department[s.service_item_id], "service_item"
+    item_dept = item_department.get(s.service_item_id) if s.service_item_id is not None else None
+    if given_item_id is not None and item_dept is not None:
+        s.department_id, s.department_source = item_dept, "service_item"
     elif policy_department_id is not None:
         s.department_id, s.department_source = policy_department_id, "policy"
+    elif item_dept is not None:
+        s.department_id, s.department_source = item_dept, "service_item"
     elif s.topic_code:
         dept = next((t.department_id for t in topics if t.code == s.topic_code), None)
         if dept is not None:

@@ -11,7 +11,7 @@ id never tells an outsider that a case exists.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -869,3 +869,12 @@ async def consultants(viewer: Principal) -> list[dict]:
 def time_left(row: Consultation) -> int:
     return math.floor((row.due_at - now()).total_seconds())
 
+
+async def _policy_citations(policy_id: int, since: datetime) -> int:
+    """Consultations citing a pushed policy version within the campaign figures' window
+    (14 days from sending): the officer sees whether a push raised questions."""
+    until = since + timedelta(days=outbox.CITATION_WINDOW_DAYS)
+    return await Consultation.filter(policy_id=policy_id, accepted_at__gte=since, accepted_at__lt=until).count()
+
+
+outbox.register_citation_counter("policy", _policy_citations)

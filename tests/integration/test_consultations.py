@@ -309,3 +309,16 @@ def test_due_at_is_shanghai_time_iso():
     # National Day 2026: 1–7 October off, so three working days after 30 September end on 10 October?
     assert c["due_at"].isoformat().endswith("+08:00")
     assert c["remind_at"] < c["due_at"] < c["escalate_at"]
+
+
+async def test_campaign_figures_count_consultations_citing_the_policy(api, topics):
+    from tests.integration.test_policies import officers, publish
+
+    token, _ = await api.owner("cq-owner-18")  # micro, 南山区: fits the default policy body
+    author, reviewer = await officers(api)
+    policy = await publish(api.client, author, reviewer)
+    status, case = await _ask(api, token, "首次贷款贴息政策需要提供哪些材料？怎么申请？", policy_id=policy["id"])
+    assert status == 201 and case["policy"] == {"id": policy["id"], "name": policy["title"]}
+    assert case["department"]["code"] == "RMYH"  # the policy's department answers it
+    figures = await (await api.client.get(f"/api/v1/policies/{policy['id']}/campaign", headers=auth(author))).json()
+    assert figures["consultations_14d"] == 1
