@@ -1,0 +1,1 @@
+"""Demand statistics: facts, dashboards and de-identified open data."""
