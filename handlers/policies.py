@@ -163,5 +163,5 @@ async def get_tags(call: Call) -> EnterpriseTagsRead:
           body=EnterpriseTagsWrite, response=EnterpriseTagsRead, errors=(404, 422),
           summary="设置企业资质标签（企业负责人填报，政策专员可核实更正）")
 async def set_tags(call: Call) -> EnterpriseTagsRead:
-    return await policies.set_tags(viewer=call.user, enterprise_id=call.path["id"], tags=call.body.tags,
+    return await policies.set_tags(call.rt, viewer=call.user, enterprise_id=call.path["id"], tags=call.body.tags,
                                     ip=call.client_ip, request_id=call.request_id)

@@ -14,6 +14,9 @@ WECHAT_SESSION_TTL = 7 * 24 * 3600
 ACCESS_TOKEN_LOCK_TTL = 15
 CALLBACK_NONCE_TTL = 600
 CATALOGUE_VERSION_TTL = 30 * 24 * 3600
+#: Longer than any process keeps a cached profile (services.policies.service.PROFILE_MAX_AGE),
+#: so a version can never expire while a copy loaded under the previous one is still used.
+PROFILE_VERSION_TTL = 30 * 24 * 3600
 RATE_WINDOW_TTL = 120
 SCHEDULER_LOCK_TTL = 300
 #: The outbox stream only carries ids of rows the database keeps; if it expires or is
@@ -50,6 +53,11 @@ class Keys:
     def policy_version(self) -> str:
         """Bumped whenever the set of published policies changes (per-process feed cache)."""
         return self._k("policies", "version")
+
+    def enterprise_profile_version(self, enterprise_id: int) -> str:
+        """A fresh random value on every write of the enterprise's profile or tags (per-process
+        profile cache of the feed); absent until the first write."""
+        return self._k("enterprise", enterprise_id, "profile-version")
 
     def rate(self, bucket: str, subject: str) -> str:
         return self._k("rate", bucket, subject)

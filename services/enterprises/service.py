@@ -13,6 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import Enterprise, Invitation, User
+from models.redis_keys import PROFILE_VERSION_TTL
 from services import audit
 from services.auth import sessions
 from services.auth.principal import Principal
@@ -86,6 +87,15 @@ def to_read(ent: Enterprise, rt: Runtime, viewer: Principal) -> EnterpriseRead:
         created_at=ent.created_at, updated_at=ent.updated_at)
 
 
+async def bump_profile_version(rt: Runtime, enterprise_id: int) -> None:
+    """Every write of what policy matching reads (the enterprise row, its qualification
+    tags) calls this after its commit: API processes cache profiles for the policy feed
+    and use a copy only while this value is unchanged. A random value, not a counter, so
+    a key that expired and came back can never repeat the version of an old copy."""
+    await rt.redis.set(rt.keys.enterprise_profile_version(enterprise_id), secrets.token_hex(8),
+                       ex=PROFILE_VERSION_TTL)
+
+
 async def create(rt: Runtime, *, principal: Principal, data: EnterpriseWrite, ip: str = "",
                  request_id: str = "") -> EnterpriseRead:
     if principal.enterprise_id is not None:
@@ -106,6 +116,7 @@ async def create(rt: Runtime, *, principal: Principal, data: EnterpriseWrite, ip
                                details={"size_class": ent.size_class})
     except IntegrityError:
         raise Conflict("该统一社会信用代码已被认证", code="credit_code_taken") from None
+    await bump_profile_version(rt, ent.id)
     await sessions.rebind(rt, principal, role=Role.ENTERPRISE_OWNER, enterprise_id=ent.id)
     viewer = Principal(user_id=principal.user_id, role=Role.ENTERPRISE_OWNER, enterprise_id=ent.id)
     return to_read(ent, rt, viewer)
@@ -140,6 +151,7 @@ async def update(rt: Runtime, *, principal: Principal, enterprise_id: int, data:
         await audit.record("enterprise_updated", actor=principal, target_type="enterprise",
                            target_id=ent.id, ip=ip, request_id=request_id,
                            details={"size_class": [before, ent.size_class]})
+    await bump_profile_version(rt, ent.id)
     return to_read(ent, rt, principal)
 
 

@@ -218,8 +218,15 @@ class PolicyRead(PolicySummary):
     updated_at: datetime | None = None
 
 
+class PolicyListItem(PolicySummary):
+    """A row of the library. The two follow-up figures are for staff; enterprises get null."""
+
+    match_count: int | None = Field(default=None, description="保存时符合条件的企业数（工作人员可见）")
+    campaign_id: int | None = Field(default=None, description="发布时的推送任务；null 为尚未推送（工作人员可见）")
+
+
 class PolicyPage(BaseModel):
-    items: list[PolicySummary]
+    items: list[PolicyListItem]
     total: int
     page: int
     page_size: int
@@ -262,12 +269,40 @@ class ConsentPage(BaseModel):
     page_size: int
 
 
+class DeliveryStatusCounts(BaseModel):
+    """Deliveries of one channel by outbox status (notifications/outbox.py STATUSES)."""
+
+    model_config = ConfigDict(extra="forbid")
+    queued: int = Field(ge=0, description="排队中")
+    sending: int = Field(ge=0, description="发送中")
+    delivered: int = Field(ge=0, description="已送达")
+    retrying: int = Field(ge=0, description="重试中")
+    failed: int = Field(ge=0, description="发送失败")
+    skipped: int = Field(ge=0, description="已跳过（无订阅额度，转入摘要）")
+    rejected: int = Field(ge=0, description="被拒收")
+
+
+class CampaignChannels(BaseModel):
+    """Per WeChat channel (notifications/outbox.py CHANNELS)."""
+
+    model_config = ConfigDict(extra="forbid")
+    subscribe: DeliveryStatusCounts = Field(description="小程序订阅消息")
+    template: DeliveryStatusCounts = Field(description="公众号模板消息")
+
+
 class CampaignFigures(BaseModel):
     """The push campaign's figures as the delivery side reports them."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
     policy_id: int
     campaign_id: int
+    kind: str = Field(description="推送来源类别：policy")
+    source_id: int = Field(description="来源编号（政策版本）")
+    matched: int = Field(ge=0, description="匹配查询得到的接收人数")
+    recipients: int = Field(ge=0, description="按推送设置筛选后的接收人数")
+    channels: CampaignChannels
+    read: int = Field(ge=0, description="已阅读的接收人数")
+    consultations_14d: int = Field(ge=0, description="推送后 14 天内引用本政策的咨询数")
 
 
 class Option(BaseModel):

@@ -6,20 +6,27 @@ Two kinds of matching, each where it is cheap:
 * one policy against every enterprise (preview count, push recipients) runs in the
   database as a ``WHERE`` built by :mod:`services.policies.sql`;
 * one enterprise against every published policy (the feed) runs in Python over a
-  per-process snapshot of the published policies, so a feed request costs one small
-  query (the enterprise joined with its tags) besides the session lookup. The snapshot
-  is checked against a version key in Redis at most once a second and every change of
-  the published set bumps it, as the catalogue does.
+  per-process snapshot of the published policies. The snapshot is checked against a
+  version key in Redis at most once a second and every change of the published set
+  bumps it, as the catalogue does. Besides the session lookup a feed request costs one
+  Redis GET: the enterprise's profile (row and tags) is cached per process under a
+  per-enterprise version key that every profile or tag write renews, and the database
+  is asked only when that key has moved. Summaries are serialized once per snapshot
+  and each policy remembers its verdict for the profile fields its rules read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import operator
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import structlog
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -31,12 +38,13 @@ from models import (Department, Enterprise, EnterpriseTag, Policy, PolicyConsent
 from notifications import outbox
 from services import audit
 from services.auth.principal import Principal
+from services.enterprises.service import bump_profile_version
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.policies import rules as R
 from services.policies import sql
 from services.policies.schemas import (STATUS_LABELS, Attachment, CampaignFigures, ConsentEntry,
                                        ConsentPage, ConsentRead, EnterpriseTagsRead, MatchPreview,
-                                       MatchRead, Option, PolicyOptions, PolicyPage, PolicyRead,
+                                       MatchRead, Option, PolicyListItem, PolicyOptions, PolicyPage, PolicyRead,
                                        PolicyRules, PolicySummary, PolicyWrite, ServiceItemRef,
                                        TransitionRead, VersionRef)
 from services.policies.workflow import IllegalTransition, can_edit, next_status
@@ -154,7 +162,57 @@ async def profile_of(enterprise_id: int) -> R.Profile | None:
                      tags=frozenset(r["tag"] for r in rows if r["tag"] is not None))
 
 
+#: How long a process may use a cached profile at most, whatever Redis says: bounds the
+#: memory of enterprises that stopped asking and any write made behind the services' back
+#: (seed, psql). Far below PROFILE_VERSION_TTL, which the safety of the version check needs.
+PROFILE_MAX_AGE = 300.0
+PROFILE_CACHE_SIZE = 50_000
+
+
+@dataclass(slots=True)
+class _CachedProfile:
+    version: Any  # the Redis value it was loaded under (None: no write since the key expired)
+    profile: R.Profile
+    loaded_at: float
+
+
+class ProfileCache:
+    """Enterprise profiles of this process for the feed, keyed by enterprise id.
+
+    A copy is used only while the enterprise's version key in Redis still holds the value
+    read *before* the copy was loaded from the database; every write of the profile or
+    its tags sets a new value after its commit (``bump_profile_version``). So a request
+    after a write never gets the old profile, in any process: it costs one Redis GET
+    instead of a database query (and the pool's round trips)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, _CachedProfile] = {}
+
+    async def get(self, rt: Runtime, enterprise_id: int) -> R.Profile | None:
+        version = await rt.redis.get(rt.keys.enterprise_profile_version(enterprise_id))
+        now = time.monotonic()
+        hit = self._entries.get(enterprise_id)
+        if hit is not None and hit.version == version and now - hit.loaded_at < PROFILE_MAX_AGE:
+            return hit.profile
+        profile = await profile_of(enterprise_id)
+        self._entries.pop(enterprise_id, None)
+        if profile is not None:
+            if len(self._entries) >= PROFILE_CACHE_SIZE:
+                del self._entries[next(iter(self._entries))]  # the longest loaded
+            self._entries[enterprise_id] = _CachedProfile(version, profile, now)
+        return profile
+
+
+def profile_cache(rt: Runtime) -> ProfileCache:
+    found = rt.extras.get("enterprise_profiles")
+    return found if found is not None else rt.extras.setdefault("enterprise_profiles", ProfileCache())
+
+
 # ----------------------------------------------------------------- published snapshot
+
+
+#: Evaluations remembered per policy (per snapshot and day) before the memory starts over.
+MATCH_MEMO_SIZE = 4096
 
 
 @dataclass
@@ -162,15 +220,83 @@ class _Entry:
     id: int
     series_id: int
     rules: R.Rules
-    summary: dict  # PolicySummary as JSON data
+    head: bytes  # PolicySummary as JSON, without its closing brace: the match goes after it
     expires_on: date | None
     sort_key: tuple
+    key_of: Callable[[R.Profile], Hashable]  # what of a profile its rules read
+    # key_of(profile) -> (score, the match as JSON), or None when the enterprise is not eligible
+    memo: dict[Hashable, tuple[int, bytes] | None] = field(default_factory=dict)
 
 
 @dataclass
 class Snapshot:
     version: str
     entries: list[_Entry]
+    _live: tuple[date, list[_Entry]] | None = field(default=None, repr=False)
+
+    def live(self, day: date) -> list[_Entry]:
+        """The entries not expired on ``day`` (the expiry job may not have run yet today),
+        worked out once a day rather than once a request."""
+        if self._live is None or self._live[0] != day:
+            for e in self.entries:
+                e.memo.clear()  # an enterprise's age, and so its match, can change overnight
+            self._live = (day, [e for e in self.entries if e.expires_on is None or e.expires_on >= day])
+        return self._live[1]
+
+
+def _may_fit(r: R.Rules, p: R.Profile) -> bool:
+    """False when a condition on a field every profile has (industry, size class, region)
+    or on the qualification tags already rules the enterprise out — the same tests as
+    :func:`rules.evaluate`, without its messages, so most policies that do not fit cost a
+    few comparisons. True says nothing: ``evaluate`` decides."""
+    if r.industry_codes is not None and not (p.industry_group in r.industry_groups
+                                             or p.industry_code.startswith(r.industry_codes)):
+        return False
+    if r.size_classes is not None and p.size_class not in r.size_classes:
+        return False
+    if r.regions is not None and not p.region_code.startswith(r.regions):
+        return False
+    return r.tags is None or not r.tags.isdisjoint(p.tags)
+
+
+def _profile_key(r: R.Rules) -> Callable[[R.Profile], Hashable]:
+    """The profile fields :func:`rules.evaluate` reads for these rules — on a given day its
+    answer depends on nothing else — so enterprises alike in them share one evaluation
+    (the reasons quote those fields, so nothing else may differ either). Whoever teaches
+    ``evaluate`` a new condition adds its field here; a property test compares the two."""
+    names = []
+    if r.industry_codes is not None:
+        names += ["industry_code", "industry_group"]
+    if r.size_classes is not None:
+        names.append("size_class")
+    if r.regions is not None:
+        names.append("region_code")
+    if r.age_min is not None or r.age_max is not None:
+        names.append("founded_on")
+    if r.employees_min is not None or r.employees_max is not None:
+        names.append("employees")
+    if r.revenue_min is not None or r.revenue_max is not None:
+        names.append("revenue")
+    fields: Callable[[R.Profile], Hashable] = operator.attrgetter(*names) if names else (lambda p: ())
+    if r.tags is None:
+        return fields
+    tags = r.tags
+    return lambda p: (fields(p), p.tags & tags)
+
+
+def _match(entry: _Entry, profile: R.Profile, day: date) -> tuple[int, bytes] | None:
+    key = entry.key_of(profile)
+    try:
+        return entry.memo[key]
+    except KeyError:
+        pass
+    m = R.evaluate(entry.rules, profile, today=day)
+    found = (m.score, orjson.dumps({"eligible": True, "score": m.score, "reasons": list(m.reasons),
+                                    "missing": list(m.missing)})) if m.eligible else None
+    if len(entry.memo) >= MATCH_MEMO_SIZE:
+        entry.memo.clear()
+    entry.memo[key] = found
+    return found
 
 
 async def _load(version: str) -> Snapshot:
@@ -178,16 +304,21 @@ async def _load(version: str) -> Snapshot:
     entries = []
     for row in rows:
         published = row.published_at.timestamp() if row.published_at else 0.0
+        rules = R.compile_rules(row.rules or {})
         entries.append(_Entry(
-            id=row.id, series_id=row.series_id, rules=R.compile_rules(row.rules or {}),
-            summary=_summary(row, row.department).model_dump(mode="json"), expires_on=row.expires_on,
+            id=row.id, series_id=row.series_id, rules=rules,
+            head=orjson.dumps(_summary(row, row.department).model_dump(mode="json"))[:-1],
+            expires_on=row.expires_on,
             # Ties in score: the one ending soonest first (act before it is gone), then the newest.
-            sort_key=(row.expires_on.toordinal() if row.expires_on else 10**7, -published, -row.id)))
+            sort_key=(row.expires_on.toordinal() if row.expires_on else 10**7, -published, -row.id),
+            key_of=_profile_key(rules)))
     return Snapshot(version=version, entries=entries)
 
 
 def cache(rt: Runtime) -> VersionedSnapshot[Snapshot]:
-    return rt.extras.setdefault("policies", VersionedSnapshot(lambda k: k.policy_version(), _load))
+    found = rt.extras.get("policies")  # not setdefault: that would build a snapshot holder per request
+    return found if found is not None else rt.extras.setdefault(
+        "policies", VersionedSnapshot(lambda k: k.policy_version(), _load))
 
 
 async def bump_version(rt: Runtime) -> None:
@@ -199,27 +330,26 @@ async def bump_version(rt: Runtime) -> None:
 
 async def recommended(rt: Runtime, *, viewer: Principal, page: int, page_size: int) -> dict:
     """Published, unexpired policies that fit the caller's enterprise, best first, as
-    ``RecommendedPage`` JSON data (summaries were validated when the snapshot was built)."""
+    ``RecommendedPage`` JSON data whose items are already serialized (summaries were
+    validated when the snapshot was built, matches when first evaluated)."""
     if viewer.enterprise_id is None:
         raise NotFound("请先完成企业认证")
     snapshot = await cache(rt).get(rt)
-    profile = await profile_of(viewer.enterprise_id)
+    profile = await profile_cache(rt).get(rt, viewer.enterprise_id)
     if profile is None:
         raise NotFound("企业不存在")
     day = today()
-    fits: list[tuple[tuple, R.Match, _Entry]] = []
-    for entry in snapshot.entries:
-        if entry.expires_on is not None and entry.expires_on < day:
-            continue  # the expiry job may not have run yet today
-        m = R.evaluate(entry.rules, profile, today=day)
-        if m.eligible:
-            fits.append(((-m.score, *entry.sort_key), m, entry))
+    fits: list[tuple[tuple, bytes, _Entry]] = []
+    for entry in snapshot.live(day):
+        if not _may_fit(entry.rules, profile):
+            continue
+        found = _match(entry, profile, day)
+        if found is not None:
+            fits.append(((-found[0], *entry.sort_key), found[1], entry))
     fits.sort(key=lambda f: f[0])
     start = (page - 1) * page_size
-    items = [{**entry.summary, "match": {"eligible": True, "score": m.score, "reasons": list(m.reasons),
-                                         "missing": list(m.missing)}}
-             for _key, m, entry in fits[start:start + page_size]]
-    return {"items": items, "total": len(fits), "page": page, "page_size": page_size}
+    items = b",".join(entry.head + b',"match":' + match + b"}" for _key, match, entry in fits[start:start + page_size])
+    return {"items": orjson.Fragment(b"[" + items + b"]"), "total": len(fits), "page": page, "page_size": page_size}
 
 
 def _visible_to_enterprises(row: Policy, day: date) -> bool:
@@ -295,8 +425,10 @@ async def list_(*, viewer: Principal, policy_type: str | None, department: str |
         qs = qs.filter(Q(title__icontains=q) | Q(summary__icontains=q) | Q(doc_number__icontains=q))
     total = await qs.count()
     rows = await qs.order_by(*order).offset((page - 1) * page_size).limit(page_size).prefetch_related("department")
-    return PolicyPage(items=[_summary(r, r.department) for r in rows], total=total, page=page,
-                      page_size=page_size)
+    items = [PolicyListItem(**_summary(r, r.department).model_dump(),
+                            **({"match_count": r.match_count, "campaign_id": r.campaign_id} if viewer.is_staff else {}))
+             for r in rows]
+    return PolicyPage(items=items, total=total, page=page, page_size=page_size)
 
 
 # ----------------------------------------------------------------- matching in the database
@@ -644,7 +776,7 @@ async def get_tags(*, viewer: Principal, enterprise_id: int) -> EnterpriseTagsRe
     return _tags_read(enterprise_id, list(tags))
 
 
-async def set_tags(*, viewer: Principal, enterprise_id: int, tags: list[str], ip: str = "",
+async def set_tags(rt: Runtime, *, viewer: Principal, enterprise_id: int, tags: list[str], ip: str = "",
                    request_id: str = "") -> EnterpriseTagsRead:
     await _tag_target(viewer, enterprise_id)
     unknown = [t for t in tags if t not in R.ENTERPRISE_TAGS]
@@ -657,4 +789,5 @@ async def set_tags(*, viewer: Principal, enterprise_id: int, tags: list[str], ip
             await EnterpriseTag.bulk_create([EnterpriseTag(enterprise_id=enterprise_id, tag=t) for t in wanted])
         await audit.record("enterprise_tags_updated", actor=viewer, target_type="enterprise",
                            target_id=enterprise_id, ip=ip, request_id=request_id, details={"tags": wanted})
+    await bump_profile_version(rt, enterprise_id)
     return _tags_read(enterprise_id, wanted)

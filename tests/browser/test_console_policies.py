@@ -390,3 +390,62 @@ def test_admin_roles_have_no_policy_page(page, live_server, login_as, username):
     page.get_by_test_id("home-page").wait_for()
     assert page.get_by_test_id("policies-page").count() == 0
 
+
+
+@pytest.mark.browser
+def test_the_list_shows_how_many_enterprises_fit_and_whether_it_was_pushed(page, api, login_as, published_policy):
+    draft = make_policy(api, f"列表数字测试草稿 {uuid.uuid4().hex[:6]}", submit=False)
+    token = api.login("policy")
+    status, listed = api.call("GET", "/api/v1/policies?page_size=50", token=token)
+    assert status == 200, listed
+    by_id = {p["id"]: p for p in listed["items"]}
+    assert by_id[published_policy["id"]]["campaign_id"] == published_policy["campaign_id"] is not None
+    login_as("policy")
+    open_policies(page)
+    row = table_rows(page, "policies-table").filter(has_text=published_policy["title"])
+    assert row.get_by_test_id("policy-row-match-count").inner_text().strip() == \
+        f"{by_id[published_policy['id']]['match_count']} 家"
+    assert row.get_by_test_id("policy-row-campaign").inner_text().strip() == "已推送"
+    row = table_rows(page, "policies-table").filter(has_text=draft["title"])
+    assert row.get_by_test_id("policy-row-match-count").inner_text().strip() == f"{draft['match_count']} 家"
+    assert row.get_by_test_id("policy-row-campaign").inner_text().strip() == "—"
+    # 已推送 opens the push figures.
+    row = table_rows(page, "policies-table").filter(has_text=published_policy["title"])
+    with page.expect_response(lambda r: r.url.endswith(f"/api/v1/policies/{published_policy['id']}/campaign")):
+        row.get_by_test_id("policy-row-campaign").locator(".el-link").click()
+    page.get_by_test_id("policy-detail").get_by_test_id("policy-campaign").wait_for()
+
+
+@pytest.mark.browser
+def test_the_code_tables_are_the_server_s_and_are_fetched_once(page, live_server, login_as, published_policy):
+    """Types, statuses and qualifications are read from /api/v1/reference/policy-options:
+    the answer is altered on its way to the browser and the altered words appear."""
+    calls: list[str] = []
+
+    def mark(route):
+        response = route.fetch()
+        options = response.json()
+        for table, code in (("types", "subsidy"), ("statuses", "published"), ("enterprise_tags", "high_tech")):
+            for option in options[table]:
+                if option["code"] == code:
+                    option["label"] += "（服务器）"
+        calls.append(route.request.url)
+        route.fulfill(response=response, json=options)
+
+    page.route("**/api/v1/reference/policy-options", mark)
+    login_as("policy")
+    open_policies(page)
+    row = table_rows(page, "policies-table").filter(has_text=published_policy["title"])
+    row.get_by_test_id("policy-row-status").filter(has_text="已发布（服务器）").wait_for()
+    page.get_by_test_id("policy-filter-type").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="奖补（服务器）").wait_for()
+    page.keyboard.press("Escape")
+    page.get_by_test_id("policy-create").click()
+    dialog = page.get_by_test_id("policy-dialog")
+    dialog.locator("[data-testid=policy-type]", has_text="奖补（服务器）").wait_for()
+    dialog.get_by_test_id("policy-tab-rules").click()
+    assert dialog.get_by_test_id("rule-size-micro").inner_text().strip() == "微型"
+    dialog.get_by_test_id("rule-tags").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="高新技术企业（服务器）").wait_for()
+    # Once for the whole session, however many pages use the tables.
+    assert len(calls) == 1, calls

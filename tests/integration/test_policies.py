@@ -423,3 +423,71 @@ async def test_every_size_class_has_demo_policies_that_fit(client, rt):
         fitting = [p for p in data["policies"]
                    if R.evaluate(R.validate(p["rules"], today=today), profile, today=today).eligible]
         assert len(fitting) >= 2, size
+
+
+# ----------------------------------------------------------------- staff list and push figures
+
+
+async def test_the_staff_list_shows_each_version_s_match_count_and_campaign(client, api):
+    owner, _ = await api.owner("counted")
+    author, reviewer = await officers(api)
+    draft = await create(client, author, title="尚在起草的贴息政策", doc_number="深草〔2025〕2号")
+    published = await publish(client, author, reviewer)
+    listed = await (await client.get("/api/v1/policies", headers=auth(author))).json()
+    rows = {p["id"]: p for p in listed["items"]}
+    assert rows[published["id"]]["match_count"] == published["match_count"] == 1
+    assert rows[published["id"]]["campaign_id"] == published["campaign_id"] is not None
+    assert rows[draft["id"]]["match_count"] == draft["match_count"]
+    assert rows[draft["id"]]["campaign_id"] is None  # nothing pushed before publication
+    consultant = await api.staff_token("consultant")
+    listed = await (await client.get("/api/v1/policies", headers=auth(consultant))).json()
+    assert {p["id"]: p["campaign_id"] for p in listed["items"]}[published["id"]] == published["campaign_id"]
+    # Enterprises are not told how many others fit, nor about the push.
+    listed = await (await client.get("/api/v1/policies", headers=auth(owner))).json()
+    assert [(p["match_count"], p["campaign_id"]) for p in listed["items"]] == [(None, None)]
+
+
+async def test_campaign_figures_have_every_channel_and_status_and_nothing_else(client, api):
+    await api.owner("figures")
+    author, reviewer = await officers(api)
+    published = await publish(client, author, reviewer)
+    resp = await client.get(f"/api/v1/policies/{published['id']}/campaign", headers=auth(author))
+    figures = await resp.json()
+    assert resp.status == 200, figures
+    assert set(figures) == {"policy_id", "campaign_id", "kind", "source_id", "matched", "recipients", "channels",
+                            "read", "consultations_14d"}
+    assert figures["kind"] == "policy" and figures["source_id"] == published["id"]
+    statuses = {"queued", "sending", "delivered", "retrying", "failed", "skipped", "rejected"}
+    assert set(figures["channels"]) == {"subscribe", "template"}
+    assert all(set(counts) == statuses for counts in figures["channels"].values())
+    # The document says exactly that, so generated clients and schemathesis check it too.
+    doc = await (await client.get("/api/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+    assert schemas["CampaignFigures"]["additionalProperties"] is False
+    assert set(schemas["CampaignFigures"]["properties"]) == set(figures)
+    assert set(schemas["CampaignChannels"]["properties"]) == {"subscribe", "template"}
+    assert set(schemas["DeliveryStatusCounts"]["properties"]) == statuses
+    assert schemas["DeliveryStatusCounts"]["additionalProperties"] is False
+    items = schemas["PolicyPage"]["properties"]["items"]["items"]["$ref"].rsplit("/", 1)[-1]
+    assert {"match_count", "campaign_id"} <= set(schemas[items]["properties"])
+
+
+async def test_an_owner_reads_and_replaces_the_enterprise_tags_a_member_only_reads(client, api):
+    owner, ent = await api.owner("tag-owner")
+    code = (await (await client.post(f"/api/v1/enterprises/{ent['id']}/invitations", headers=auth(owner))).json())["code"]
+    member = await api.wechat_token("tag-member")
+    await client.post("/api/v1/enterprises/join", json={"code": code}, headers=auth(member))
+    url = f"/api/v1/enterprises/{ent['id']}/tags"
+    resp = await client.get(url, headers=auth(owner))
+    assert resp.status == 200 and await resp.json() == {"enterprise_id": ent["id"], "tags": []}
+    resp = await client.put(url, json={"tags": ["tech_sme", "high_tech", "tech_sme"]}, headers=auth(owner))
+    assert resp.status == 200, await resp.text()
+    # Listed in the code table's order, once each, with the words the mini-program shows.
+    assert [t["label"] for t in (await resp.json())["tags"]] == ["高新技术企业", "科技型中小企业"]
+    resp = await client.get(url, headers=auth(member))
+    assert resp.status == 200 and [t["code"] for t in (await resp.json())["tags"]] == ["high_tech", "tech_sme"]
+    assert (await client.put(url, json={"tags": []}, headers=auth(member))).status == 403
+    resp = await client.put(url, json={"tags": []}, headers=auth(owner))
+    assert resp.status == 200 and (await resp.json())["tags"] == []
+    options = await (await client.get("/api/v1/reference/policy-options")).json()
+    assert {"code": "high_tech", "label": "高新技术企业"} in options["enterprise_tags"]

@@ -2,7 +2,7 @@
 // consultants and supervisors read them (to answer enterprises' questions).
 
 import { api, session, toastError } from '../api.js';
-import { can, formatTime, POLICY_STATUSES, POLICY_TYPE_LABELS, POLICY_TYPES } from '../labels.js';
+import { can, formatTime, loadPolicyOptions, POLICY_STATUSES, POLICY_TYPE_LABELS, POLICY_TYPES } from '../labels.js';
 import { policyApi } from './policy-api.js';
 import PolicyDetail, { statusOf, usePolicyActions } from './policy-detail.js';
 import PolicyEditor from './policy-editor.js';
@@ -12,6 +12,7 @@ export default {
   components: { PolicyEditor, PolicyDetail },
   setup() {
     const canEdit = Vue.computed(() => can(session.user, 'policies.edit'));
+    const canCampaign = Vue.computed(() => can(session.user, 'policies.campaign'));
     // 全部 or the review queue (待审核); the queue is only an officer's work.
     const view = Vue.ref('all');
     // `type` is the API's name for the policy type filter.
@@ -30,9 +31,11 @@ export default {
 
     async function loadReference() {
       try {
+        // The policy code tables were asked for at start-up; this waits for (or retries) that request.
         const [deps, inds] = await Promise.all([
           api('GET', '/api/v1/departments'),
           api('GET', '/api/v1/reference/industries'),
+          loadPolicyOptions(),
         ]);
         departments.value = deps.items;
         industries.value = inds.items;
@@ -133,7 +136,7 @@ export default {
       search();
     });
 
-    return { canEdit, view, query, page, pageSize, rows, total, reviewCount, loading, departments, industries,
+    return { canEdit, canCampaign, view, query, page, pageSize, rows, total, reviewCount, loading, departments, industries,
       editor, detail, actions, search, resetFilters, onView, onPage, onSize, openEditor, openDetail, onSaved,
       onEditFromDetail, load, formatTime, statusOf, POLICY_STATUSES, POLICY_TYPES, POLICY_TYPE_LABELS };
   },
@@ -209,6 +212,21 @@ export default {
           <template #default="{ row }">
             <el-tag :type="statusOf(row).tag" size="small" data-testid="policy-row-status">{{ statusOf(row).label }}</el-tag>
             <el-tag v-if="row.no_application" type="success" size="small" effect="plain" class="term-tag">免申即享</el-tag>
+          </template>
+        </el-table-column>
+        <el-table-column label="符合企业" width="96" align="center">
+          <template #default="{ row }">
+            <span data-testid="policy-row-match-count" title="保存或发布时符合适用条件的企业数">{{ row.match_count == null ? '—' : row.match_count + ' 家' }}</span>
+          </template>
+        </el-table-column>
+        <el-table-column label="推送" width="96" align="center">
+          <template #default="{ row }">
+            <span data-testid="policy-row-campaign">
+              <el-link v-if="row.campaign_id && canCampaign" type="success" :underline="false"
+                       @click="openDetail(row.id, 'campaign')">已推送</el-link>
+              <el-tag v-else-if="row.campaign_id" type="success" size="small" effect="plain">已推送</el-tag>
+              <span v-else class="muted">{{ row.status === 'published' ? '未推送' : '—' }}</span>
+            </span>
           </template>
         </el-table-column>
         <el-table-column label="施行 / 截止" width="200">

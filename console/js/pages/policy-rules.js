@@ -26,11 +26,20 @@ function range(lo, hi) {
   return Object.keys(out).length ? out : null;
 }
 
+/** Size classes in the server's order (大型 … 微型); a code not (yet) in the table keeps its place at the end. */
+function sizeOrder(codes) {
+  const rank = (c) => {
+    const i = SIZE_CLASSES.findIndex((s) => s.value === c);
+    return i < 0 ? SIZE_CLASSES.length : i;
+  };
+  return [...codes].sort((a, b) => rank(a) - rank(b));
+}
+
 /** Flat form -> rule JSON with only the conditions that say something. */
 export function toRules(form) {
   const rules = {};
   if (form.industries.length) rules.industries = [...form.industries];
-  if (form.size_classes.length) rules.size_classes = SIZE_CLASSES.map((s) => s.value).filter((v) => form.size_classes.includes(v));
+  if (form.size_classes.length) rules.size_classes = sizeOrder(form.size_classes);
   if (form.regions.length) rules.regions = [...form.regions];
   const age = range(form.age_min, form.age_max);
   if (age) rules.age_years = age;
@@ -87,7 +96,10 @@ export function describeRules(rules, industries = []) {
   };
   const lines = [];
   if (r.industries) lines.push('适用行业：' + r.industries.map((c) => names.get(c) || c).join('、'));
-  if (r.size_classes) lines.push('企业规模：' + SIZE_CLASSES.filter((s) => r.size_classes.includes(s.value)).map((s) => s.label).join('、'));
+  if (r.size_classes) {
+    const sizeNames = new Map(SIZE_CLASSES.map((s) => [s.value, s.label]));
+    lines.push('企业规模：' + sizeOrder(r.size_classes).map((c) => sizeNames.get(c) || c).join('、'));
+  }
   if (r.regions) lines.push('适用地区：' + r.regions.map((c) => regionNames.get(c) || `行政区划 ${c}`).join('、'));
   if (r.age_years) {
     const a = r.age_years;

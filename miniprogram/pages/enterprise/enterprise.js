@@ -207,4 +207,10 @@ Page({
   onDone() {
     wx.switchTab({ url: '/pages/mine/mine' })
   },
+
+  /** 企业资质 live on their own page: they are saved apart from the registration data. */
+  onOpenTags() {
+    if (!this.enterpriseId) return
+    wx.navigateTo({ url: `/pages/enterprise-tags/enterprise-tags?id=${encodeURIComponent(this.enterpriseId)}` })
+  },
 })
