@@ -57,6 +57,8 @@ class ListQuery(BaseModel):
     scope: str = Field(default="mine", pattern="^(mine|department|unrouted|all)$",
                        description="工作人员：mine 我的、department 本部门、unrouted 未分派部门、all 全部（含已结束）")
     status: Status | None = None
+    state: str | None = Field(default=None, pattern="^(open|answered|finished)$",
+                              description="状态分组：open 办理中、answered 已答复、finished 已结束（与 status 二选一）")
     kind: Kind | None = None
     overdue: bool | None = None
     page: int = Field(default=1, ge=1, le=10_000)
@@ -75,7 +77,8 @@ async def create(call: Call) -> web.Response:
     row, created = await cases.create(call.rt, data=call.body, viewer=call.user,
                                       idempotency_key=_idempotency_key(call), ip=call.client_ip,
                                       request_id=call.request_id)
-    return _created(await views.detail(row, call.user), created)
+    body = await (views.created(call.rt, row, call.user) if created else views.detail(row, call.user))
+    return _created(body, created)
 
 
 @endpoint("POST", "/api/v1/consultations/offline", roles=CASE_STAFF, tag=STAFF_TAG, status=201, body=OfflineIntake,
@@ -92,7 +95,8 @@ async def create_offline(call: Call) -> web.Response:
           summary="咨询列表：企业看本企业的；咨询员看我的或本部门的待办（按期限排序）；主管看本部门")
 async def list_(call: Call) -> dict:
     q = call.query
-    rows, total = await cases.list_for(call.user, scope=q.scope, status=q.status, kind=q.kind, overdue=q.overdue,
+    rows, total = await cases.list_for(call.user, scope=q.scope, status=q.status, state=q.state, kind=q.kind,
+                                       overdue=q.overdue,
                                        page=q.page, page_size=q.page_size)
     return {"items": await views.summaries(rows, call.user), "total": total, "page": q.page,
             "page_size": q.page_size}

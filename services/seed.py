@@ -169,6 +169,7 @@ async def seed_consultations(rt: Runtime, report: SeedReport) -> None:
     from models import Consultation, StaffSkill, Topic
     from services.auth.principal import Principal
     from services.consultations import service as cases
+    from services.consultations.knowledge import seed_canned_answers
     from services.consultations.schemas import ConsultationCreate
 
     data = json.loads((Path(__file__).parent / "consultations" / "data" / "topics.json").read_text(encoding="utf-8"))
@@ -181,6 +182,7 @@ async def seed_consultations(rt: Runtime, report: SeedReport) -> None:
         user = await User.get_or_none(username=username)
         for code in codes if user else []:
             await StaffSkill.get_or_create(user_id=user.id, topic_code=code)
+    await seed_canned_answers()
     if await Consultation.exists():
         return
     for login, kind, content, answer in DEMO_CASES:

@@ -13,27 +13,31 @@ from models.policy import Policy
 from services.auth.principal import Principal
 from services.consultations import workflow
 from services.consultations.schemas import ELEMENT_LABELS, KIND_LABELS
-from services.consultations.service import actor_kind, local, now, time_left
+from services.consultations.service import actor_kind, local, now, taxonomy, time_left
+from services.runtime import Runtime
 
 RATING_LABELS = {1: "非常不满意", 2: "不满意", 3: "基本满意", 4: "满意", 5: "非常满意"}
 RATING_CHANGE_DAYS = 7
 
 
-async def _lookups(rows: list[Consultation]) -> dict[str, dict]:
+async def _lookups(rows: list[Consultation], staff: bool = True) -> dict[str, dict]:
+    """Names for the rows; enterprises and assignees only for staff, who are shown them."""
     dept_ids = {r.department_id for r in rows if r.department_id}
     item_ids = {r.service_item_id for r in rows if r.service_item_id}
     topic_codes = {r.topic_code for r in rows if r.topic_code}
-    ent_ids = {r.enterprise_id for r in rows}
-    user_ids = {r.assignee_id for r in rows if r.assignee_id}
+    ent_ids = {r.enterprise_id for r in rows} if staff else set()
+    user_ids = {r.assignee_id for r in rows if r.assignee_id} if staff else set()
     return {
-        "dept": {d.id: {"code": d.code, "name": d.name} for d in await Department.filter(id__in=dept_ids)},
+        "dept": {d.id: {"code": d.code, "name": d.name}
+                 for d in (await Department.filter(id__in=dept_ids) if dept_ids else [])},
         "item": {i: {"id": i, "name": n} for i, n in
-                 await ServiceItem.filter(id__in=item_ids).values_list("id", "name")},
+                 (await ServiceItem.filter(id__in=item_ids).values_list("id", "name") if item_ids else [])},
         "topic": {c: {"code": c, "name": n} for c, n in
-                  await Topic.filter(code__in=topic_codes).values_list("code", "name")},
-        "ent": {i: {"id": i, "name": n} for i, n in await Enterprise.filter(id__in=ent_ids).values_list("id", "name")},
+                  (await Topic.filter(code__in=topic_codes).values_list("code", "name") if topic_codes else [])},
+        "ent": {i: {"id": i, "name": n} for i, n in
+                (await Enterprise.filter(id__in=ent_ids).values_list("id", "name") if ent_ids else [])},
         "user": {u.id: {"id": u.id, "name": u.display_name or u.username or ""}
-                 for u in await User.filter(id__in=user_ids)},
+                 for u in (await User.filter(id__in=user_ids) if user_ids else [])},
     }
 
 
@@ -54,7 +58,7 @@ def _summary(row: Consultation, viewer: Principal, lk: dict[str, dict]) -> dict:
 
 
 async def summaries(rows: list[Consultation], viewer: Principal) -> list[dict]:
-    lk = await _lookups(rows)
+    lk = await _lookups(rows, actor_kind(viewer) != "enterprise")
     return [_summary(r, viewer, lk) for r in rows]
 
 
@@ -94,17 +98,49 @@ def viewer_actions(row: Consultation, viewer: Principal, rating: Rating | None) 
 
 
 async def detail(row: Consultation, viewer: Principal) -> dict:
-    lk = await _lookups([row])
-    out = _summary(row, viewer, lk)
     staff = actor_kind(viewer) != "enterprise"
     msgs = ConsultationMessage.filter(consultation_id=row.id)
     if not staff:
         msgs = msgs.filter(internal=False)
-    rating = await Rating.get_or_none(consultation_id=row.id)
-    policy = None
-    if row.policy_id is not None:
-        found = await Policy.get_or_none(id=row.policy_id)
-        policy = {"id": row.policy_id, "name": found.title if found else ""}
+    out = _detail(row, viewer, await _lookups([row], staff), await msgs.order_by("id"),
+                  await Rating.get_or_none(consultation_id=row.id), await _policy(row))
+    if staff:
+        out.update(await _staff_part(row))
+    return out
+
+
+async def created(rt: Runtime, row: Consultation, viewer: Principal) -> dict:
+    """:func:`detail` of a case this request has just created, without reading back what
+    cannot exist yet — no messages, no rating — and with the names from the reference
+    data cache (python -m bench intake: seven queries per intake fewer). The enterprise's
+    view only; staff recording a case get the full detail."""
+    if actor_kind(viewer) != "enterprise":
+        return await detail(row, viewer)
+    tax = await taxonomy(rt)
+    dept, topic = tax.departments.get(row.department_id), tax.topic_names.get(row.topic_code)
+    item = tax.item_names.get(row.service_item_id)
+    if (row.department_id and dept is None) or (row.topic_code and topic is None) or (
+            row.service_item_id and item is None):  # not (or no longer) in the cache: read them
+        lk = await _lookups([row], staff=False)
+    else:
+        lk = {"dept": {row.department_id: dept} if dept else {},
+              "topic": {row.topic_code: {"code": row.topic_code, "name": topic}} if topic is not None else {},
+              "item": {row.service_item_id: {"id": row.service_item_id, "name": item}} if item is not None else {},
+              "ent": {}, "user": {}}
+    return _detail(row, viewer, lk, [], None, await _policy(row))
+
+
+async def _policy(row: Consultation) -> dict | None:
+    if row.policy_id is None:
+        return None
+    found = await Policy.get_or_none(id=row.policy_id)
+    return {"id": row.policy_id, "name": found.title if found else ""}
+
+
+def _detail(row: Consultation, viewer: Principal, lk: dict[str, dict], messages: list[ConsultationMessage],
+            rating: Rating | None, policy: dict | None) -> dict:
+    out = _summary(row, viewer, lk)
+    staff = actor_kind(viewer) != "enterprise"
     out.update({
         "content": row.content, "policy": policy, "element": row.element,
         "element_label": ELEMENT_LABELS.get(row.element or "", ""), "element_detail": row.element_detail,
@@ -115,22 +151,23 @@ async def detail(row: Consultation, viewer: Principal) -> dict:
             "enterprise_owner", "enterprise_member") else "staff",
             "author_name": m.author_name if staff or m.author_role in ("enterprise_owner", "enterprise_member")
             else "咨询服务人员", "body": m.body, "internal": m.internal, "mine": m.author_id == viewer.user_id,
-            "created_at": local(m.created_at)} for m in await msgs.order_by("id")],
+            "created_at": local(m.created_at)} for m in messages],
         "actions": viewer_actions(row, viewer, rating),
         "rating": rating_view(rating),
     })
-    if staff:
-        recorder = None
-        if row.recorded_by_id:
-            u = await User.get_or_none(id=row.recorded_by_id)
-            recorder = (u.display_name or u.username) if u else None
-        out.update({
-            "contact_name": row.contact_name, "recorded_by": recorder, "suggestion": row.suggestion,
-            "corrected": row.corrected,
-            "events": [{"action": e.action, "action_label": workflow.ACTION_LABELS.get(e.action, e.action),
-                        "from_status": e.from_status, "to_status": e.to_status, "actor_name": e.actor_name,
-                        "detail": e.detail or {}, "at": local(e.at)}
-                       for e in await ConsultationEvent.filter(consultation_id=row.id).order_by("id")],
-        })
     return out
 
+
+async def _staff_part(row: Consultation) -> dict:
+    recorder = None
+    if row.recorded_by_id:
+        u = await User.get_or_none(id=row.recorded_by_id)
+        recorder = (u.display_name or u.username) if u else None
+    return {
+        "contact_name": row.contact_name, "recorded_by": recorder, "suggestion": row.suggestion,
+        "corrected": row.corrected,
+        "events": [{"action": e.action, "action_label": workflow.ACTION_LABELS.get(e.action, e.action),
+                    "from_status": e.from_status, "to_status": e.to_status, "actor_name": e.actor_name,
+                    "detail": e.detail or {}, "at": local(e.at)}
+                   for e in await ConsultationEvent.filter(consultation_id=row.id).order_by("id")],
+    }

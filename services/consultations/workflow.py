@@ -31,6 +31,11 @@ OPEN_STATUSES: Final = frozenset({"new", "assigned", "answered", "awaiting_enter
 #: (Once answered, the department has done what the deadline asked.)
 CHASED_STATUSES: Final = frozenset({"new", "assigned", "reopened"})
 FINAL_STATUSES: Final = frozenset({"closed", "merged", "withdrawn"})
+#: The mini-program's tabs: 办理中 (the ball is with the government or with the enterprise
+#: to supplement), 已答复 (to confirm or rate), 已结束.
+STATE_GROUPS: Final = {"open": frozenset({"new", "assigned", "reopened", "awaiting_enterprise"}),
+                       "answered": frozenset({"answered", "resolved"}),
+                       "finished": FINAL_STATUSES}
 
 _ANSWERABLE = ("assigned", "awaiting_enterprise", "reopened")
 _MERGEABLE = ("new", "assigned", "answered", "awaiting_enterprise", "reopened")
@@ -60,7 +65,7 @@ ACTION_LABELS: Final = {"create": "受理", "assign": "派单", "reassign": "改
                         "follow_up": "企业追问", "resolve": "确认解决", "close": "办结", "reopen": "重新打开",
                         "merge": "合并", "withdraw": "撤回", "correct": "更正分类", "release": "审核放行",
                         "moderation_hold": "进入内容审核", "remind": "到期提醒", "urge": "催办",
-                        "escalate": "通报", "note": "内部备注", "rate": "评价"}
+                        "escalate": "通报", "note": "内部备注", "rate": "评价", "rectification": "整改"}
 
 ENTERPRISE_ACTIONS: Final = frozenset({"supplement", "follow_up", "resolve", "reopen", "withdraw"})
 CONSULTANT_ACTIONS: Final = frozenset({"answer", "request_info", "return", "close"})

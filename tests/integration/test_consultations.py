@@ -136,6 +136,9 @@ async def test_answer_thread_notes_and_enterprise_notice(api, topics):
     assert "resolve" in seen["actions"] and "message" in seen["actions"]
     inbox = await (await api.client.get("/api/v1/inbox", headers=auth(token))).json()
     assert inbox["items"][0]["title"] == "您的咨询已有答复"
+    for state, expected in (("open", []), ("answered", [cid]), ("finished", [])):
+        listed = await (await api.client.get(f"/api/v1/consultations?state={state}", headers=auth(token))).json()
+        assert [c["id"] for c in listed["items"]] == expected, state
     # enterprise confirms; staff close; history kept
     status, resolved = await _post(api, token, f"/api/v1/consultations/{cid}/resolve")
     assert status == 200 and resolved["status"] == "resolved"
@@ -322,3 +325,64 @@ async def test_campaign_figures_count_consultations_citing_the_policy(api, topic
     assert case["department"]["code"] == "RMYH"  # the policy's department answers it
     figures = await (await api.client.get(f"/api/v1/policies/{policy['id']}/campaign", headers=auth(author))).json()
     assert figures["consultations_14d"] == 1
+
+
+async def test_deadline_rules_per_department_and_item_apply_to_new_cases(api, topics):
+    from models import ServiceItem
+
+    await api.staff_token("consultant", "tax-r", department="SW")
+    sup = await api.staff_token("supervisor", "sw-sup-r", department="SW")
+    other = await api.staff_token("supervisor", "rs-sup-r", department="RS")
+    token, _ = await api.owner("cq-owner-19")
+    _, before = await _ask(api, token)
+    resp = await api.client.put("/api/v1/deadline-rules", headers=auth(sup),
+                                json={"kind": "consultation", "department_code": "SW", "working_days": 5})
+    assert resp.status == 200, await resp.text()
+    _, after = await _ask(api, token, "增值税专用发票怎么申领？需要去大厅吗？")
+    from services.consultations.deadlines import working_days_between
+
+    start = datetime.fromisoformat(after["accepted_at"]).date()
+    assert working_days_between(start, datetime.fromisoformat(after["due_at"]).date()) == 5
+    assert before["due_at"] != after["due_at"]  # the open case keeps its deadline
+    # an item rule beats the department rule
+    item = await ServiceItem.filter(department__code="SW").first()
+    resp = await api.client.put("/api/v1/deadline-rules", headers=auth(sup),
+                                json={"kind": "consultation", "service_item_id": item.id, "working_days": 2})
+    assert resp.status == 200
+    _, pinned = await _ask(api, token, "这个事项怎么办理？需要哪些材料？", service_item_id=item.id)
+    start = datetime.fromisoformat(pinned["accepted_at"]).date()
+    assert working_days_between(start, datetime.fromisoformat(pinned["due_at"]).date()) == 2
+    # another department's supervisor can neither set nor delete SW's rules
+    resp = await api.client.put("/api/v1/deadline-rules", headers=auth(other),
+                                json={"kind": "consultation", "department_code": "SW", "working_days": 1})
+    assert resp.status == 422 and (await resp.json())["error"]["code"] == "other_department"
+    listed = await (await api.client.get("/api/v1/deadline-rules", headers=auth(sup))).json()
+    assert {r["working_days"] for r in listed["items"]} == {5, 2} and listed["defaults"]["consultation"] == 3
+    rule_id = listed["items"][0]["id"]
+    assert (await api.client.delete(f"/api/v1/deadline-rules/{rule_id}", headers=auth(other))).status == 404
+    assert (await api.client.delete(f"/api/v1/deadline-rules/{rule_id}", headers=auth(sup))).status == 204
+
+
+async def test_policy_staff_manage_the_taxonomy_and_intake_uses_it_at_once(api, topics):
+    officer = await api.staff_token("policy_officer", "po-tax")
+    consultant = await api.staff_token("consultant", "shw-a", department="SHW")
+    token, _ = await api.owner("cq-owner-20")
+    body = {"code": "export_credit", "name": "出口信保", "keywords": ["出口信用保险", "信保"],
+            "department_code": "SHW"}
+    assert (await api.client.post("/api/v1/topics", json=body, headers=auth(consultant))).status == 403
+    resp = await api.client.post("/api/v1/topics", json=body, headers=auth(officer))
+    assert resp.status == 201, await resp.text()
+    topic = await resp.json()
+    assert (await api.client.post("/api/v1/topics", json=body, headers=auth(officer))).status == 409
+    _, case = await _ask(api, token, "我们想买出口信用保险，有没有保费补助？")
+    assert case["topic"]["code"] == "export_credit"
+    if case["service_item"] is None:  # no item matched: the topic's department answers
+        assert case["department"]["code"] == "SHW"
+    resp = await api.client.put(f"/api/v1/topics/{topic['id']}", headers=auth(officer),
+                                json={"name": "出口信保", "keywords": ["信保"], "is_active": False})
+    assert resp.status == 200 and (await resp.json())["is_active"] is False
+    _, later = await _ask(api, token, "出口信用保险的保费补助什么时候申报？")
+    assert (later["topic"] or {}).get("code") != "export_credit"
+    resp = await api.client.post("/api/v1/topics", headers=auth(officer),
+                                 json={"code": "Bad Code", "name": "x", "keywords": []})
+    assert resp.status == 422

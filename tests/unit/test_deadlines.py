@@ -25,6 +25,16 @@ def at(y, m, d, h=10):
     (at(2026, 2, 13), 1, date(2026, 2, 14)),
     (at(2026, 2, 14), 1, date(2026, 2, 24)),
     (at(2026, 2, 12), 3, date(2026, 2, 24)),
+    # Spring Festival 2026, the second make-up Saturday: Friday 2/27 + 1 is Saturday 2/28,
+    # and a week that contains it has six working days.
+    (at(2026, 2, 27), 1, date(2026, 2, 28)),
+    (at(2026, 2, 26), 2, date(2026, 2, 28)),
+    (at(2026, 2, 28), 1, date(2026, 3, 2)),
+    # Spring Festival 2025 (1/28–2/4 off; Sunday 1/26 and Saturday 2/8 worked).
+    (at(2025, 1, 24), 1, date(2025, 1, 26)),
+    (at(2025, 1, 27), 1, date(2025, 2, 5)),
+    (at(2025, 2, 7), 1, date(2025, 2, 8)),
+    (at(2025, 1, 25), 3, date(2025, 2, 5)),
     # National Day 2025 (10/1–10/8 off; Sunday 9/28 and Saturday 10/11 worked).
     (at(2025, 9, 26), 1, date(2025, 9, 28)),
     (at(2025, 9, 30), 1, date(2025, 10, 9)),
@@ -78,3 +88,48 @@ def test_due_is_exactly_n_working_days_after_intake_and_lands_on_a_working_day(d
 def test_more_days_never_give_an_earlier_deadline(day, n, extra):
     start = datetime(day.year, day.month, day.day, 9, tzinfo=TZ)
     assert due_after(start, n + extra).due_at > due_after(start, n).due_at
+
+
+def test_a_week_with_a_make_up_saturday_has_six_working_days():
+    # 2026-02-23 (Monday, still a holiday) … 2026-03-01: Tuesday–Saturday are worked.
+    assert working_days_between(date(2026, 2, 22), date(2026, 3, 1)) == 5
+    assert is_working_day(date(2026, 2, 28)) == (True, True)
+    assert is_working_day(date(2026, 2, 23)) == (False, True)
+
+
+# The stored marks of the supervision ladder (service.clock): the reminder falls strictly
+# between intake and the deadline (at 75 % of the time), the escalation at the end of
+# the next working day after the deadline — across the same holidays.
+
+
+@pytest.mark.parametrize("start, n, escalate", [
+    (at(2026, 3, 2), 3, date(2026, 3, 6)),  # due Thursday, escalated Friday
+    (at(2026, 3, 5), 3, date(2026, 3, 11)),  # due Tuesday 3/10 (weekend skipped)
+    (at(2026, 2, 13), 1, date(2026, 2, 24)),  # due Saturday 2/14 (make-up day), then the holiday
+    (at(2026, 2, 25), 2, date(2026, 2, 28)),  # due Friday 2/27, escalated on Saturday 2/28 (worked)
+    (at(2025, 9, 29), 1, date(2025, 10, 9)),  # due 9/30, National Day in between
+])
+def test_clock_marks_around_holidays(start, n, escalate):
+    from services.consultations.service import clock
+
+    c = clock(start, n)
+    assert start < c["remind_at"] < c["due_at"] < c["escalate_at"]
+    assert c["due_at"] == due_after(start, n).due_at
+    assert c["escalate_at"].date() == escalate and c["escalate_at"].time() == c["due_at"].time()
+    assert working_days_between(c["due_at"].date(), c["escalate_at"].date()) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(day=days, n=st.integers(min_value=1, max_value=15), minute=st.integers(0, 24 * 60 - 1))
+def test_clock_remind_is_three_quarters_of_the_time_and_escalate_the_next_working_day(day, n, minute):
+    from services.consultations.service import clock
+
+    start = datetime(day.year, day.month, day.day, tzinfo=TZ) + timedelta(minutes=minute)
+    c = clock(start, n)
+    assert start < c["remind_at"] < c["due_at"]
+    used = (c["remind_at"] - start) / (c["due_at"] - start)
+    assert abs(used - 0.75) < 1e-6
+    esc = c["escalate_at"].astimezone(TZ)
+    assert working_days_between(c["due_at"].astimezone(TZ).date(), esc.date()) == 1
+    assert is_working_day(esc.date())[0] and esc.time() == c["due_at"].astimezone(TZ).time()
+    assert c["working_days"] == n
