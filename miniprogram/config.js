@@ -9,4 +9,6 @@ module.exports = {
   // usable for the exact template it was given for. The default matches the
   // server's sandbox default.
   policyTemplateId: 'sandbox-tpl-policy',
+  // Template for case notices (咨询答复、办结): the server's WECHAT_NOTICE_TEMPLATE_ID.
+  noticeTemplateId: 'sandbox-tpl-notice',
 }

@@ -96,10 +96,11 @@ function buildUrl(path, query) {
 
 /**
  * Call the API. Options: query (object), body (JSON), form (FormData), blob (true to
- * get a Blob back with its filename). Resolves with parsed JSON (null for 204).
+ * get a Blob back with its filename), headers (extra request headers, e.g. an
+ * Idempotency-Key). Resolves with parsed JSON (null for 204).
  */
 export async function api(method, path, options = {}) {
-  const headers = { Accept: options.blob ? '*/*' : 'application/json' };
+  const headers = { ...(options.headers || {}), Accept: options.blob ? '*/*' : 'application/json' };
   if (session.token) headers.Authorization = 'Bearer ' + session.token;
   let body;
   if (options.form) {

@@ -58,7 +58,59 @@ describe('政策详情 page', () => {
 
     expect(page.text('#match .card-title')).toBe('与您企业的匹配情况')
     expect(page.text('#match .missing-title')).toBe('暂不符合的条件')
+    // Only a qualification is missing: the way out is 企业资质, not the registration form.
+    expect(page.text('#complete-tags')).toBe('去补充企业资质')
+    expect(page.exists('#complete-profile')).toBe(false)
+  })
+
+  test('a missing qualification links to 企业资质, and coming back asks for the match again', async () => {
+    let held = []
+    wx.on('GET', '/api/v1/policies/13', () => ({
+      status: 200,
+      body: {
+        id: 13, title: '高新技术企业认定奖励', policy_type: 'qualification', department: { code: 'amr', name: '市市场监督管理局' },
+        match: held.length
+          ? { eligible: true, score: 80, reasons: ['企业具有“高新技术企业”资质，符合要求'], missing: [] }
+          : { eligible: false, score: 0, reasons: [], missing: [
+            { field: 'tags', message: '政策要求企业具有“高新技术企业”资质之一；如已取得，请在企业资料中补充资质标签' },
+            { field: 'employees', message: '请在企业资料中填写从业人员数' },
+          ] },
+      },
+    }))
+    const page = await openPage('pages/policy-detail/policy-detail', { id: '13', from: 'message' })
+    // Other missing facts still lead to the enterprise form.
     expect(page.exists('#complete-profile')).toBe(true)
+
+    await page.tap('#complete-tags')
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/enterprise-tags/enterprise-tags?id=42' })
+
+    held = ['high_tech']
+    await page.lifecycle('onShow')
+
+    const reads = wx.requestsTo('GET', '/api/v1/policies/13')
+    expect(reads).toHaveLength(2)
+    expect(reads[1].query).toEqual({}) // the second read is not another read receipt
+    expect(page.text('#match .card-title')).toBe('为什么推荐给您')
+    expect(page.exists('#complete-tags')).toBe(false)
+    // An ordinary return to the page (from another app, say) does not reload it.
+    await page.lifecycle('onShow')
+    expect(wx.requestsTo('GET', '/api/v1/policies/13')).toHaveLength(2)
+  })
+
+  test('without an enterprise on record the qualification link leads to 企业认证', async () => {
+    wx.on('GET', '/api/v1/policies/13', {
+      status: 200,
+      body: {
+        id: 13, title: '高新技术企业认定奖励', policy_type: 'qualification',
+        match: { eligible: false, score: 0, reasons: [], missing: [{ field: 'tags', message: '政策要求企业具有“高新技术企业”资质之一' }] },
+      },
+    })
+    const page = await openPage('pages/policy-detail/policy-detail', { id: '13' })
+    wx.storage.delete('enterprise_id')
+
+    await page.tap('#complete-tags')
+
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/enterprise/enterprise' })
   })
 
   test('an enterprise member is told to ask the owner instead of being sent to an edit form they cannot save', async () => {

@@ -38,6 +38,11 @@ const API = {
   enterpriseDetail: { method: 'GET', path: '/api/v1/enterprises/{id}' },
   updateEnterprise: { method: 'PUT', path: '/api/v1/enterprises/{id}', body: ENTERPRISE_FIELDS },
   joinEnterprise: { method: 'POST', path: '/api/v1/enterprises/join', body: ['code'] },
+  // 企业资质 (高新技术企业, 专精特新…): eligibility facts the policy match uses.
+  // The code table is public; reading is for the enterprise's people, saving for its owner.
+  policyOptions: { method: 'GET', path: '/api/v1/reference/policy-options', auth: false },
+  enterpriseTags: { method: 'GET', path: '/api/v1/enterprises/{id}/tags' },
+  updateEnterpriseTags: { method: 'PUT', path: '/api/v1/enterprises/{id}/tags', body: ['tags'] },
 
   // 惠企政策精准推送. Everything here needs a login: the feed and a policy's
   // match are computed for the user's enterprise, and opening a policy from a
@@ -59,6 +64,22 @@ const API = {
   readInboxMessage: { method: 'POST', path: '/api/v1/inbox/{id}/read' },
   preferences: { method: 'GET', path: '/api/v1/preferences' },
   updatePreferences: { method: 'PUT', path: '/api/v1/preferences', body: PREFERENCE_FIELDS },
+
+  // 咨询和意见建议. Creating sends an Idempotency-Key header (one per draft),
+  // so a double tap or a retry after a timeout files one case, not two.
+  consultationOptions: { method: 'GET', path: '/api/v1/reference/consultation-options', auth: false },
+  createConsultation: {
+    method: 'POST',
+    path: '/api/v1/consultations',
+    body: ['content', 'kind', 'service_item_id', 'policy_id', 'element', 'element_detail'],
+  },
+  consultations: { method: 'GET', path: '/api/v1/consultations', query: ['status', 'kind', 'page', 'page_size'] },
+  consultationDetail: { method: 'GET', path: '/api/v1/consultations/{id}' },
+  consultationMessage: { method: 'POST', path: '/api/v1/consultations/{id}/messages', body: ['body'] },
+  resolveConsultation: { method: 'POST', path: '/api/v1/consultations/{id}/resolve', body: ['reason'] },
+  reopenConsultation: { method: 'POST', path: '/api/v1/consultations/{id}/reopen', body: ['reason'] },
+  withdrawConsultation: { method: 'POST', path: '/api/v1/consultations/{id}/withdraw', body: ['reason'] },
+  rateConsultation: { method: 'PUT', path: '/api/v1/consultations/{id}/rating', body: ['score', 'comment'] },
 }
 
 /**

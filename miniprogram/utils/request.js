@@ -74,9 +74,9 @@ function networkError(err) {
 }
 
 /** Promise wrapper over wx.request that resolves for every HTTP status. */
-function send(entry, { params, query, data, token }) {
+function send(entry, { params, query, data, token, header: extra }) {
   const url = config.apiBaseUrl + buildPath(entry.path, params) + buildQuery(query)
-  const header = { 'Content-Type': 'application/json' }
+  const header = { ...(extra || {}), 'Content-Type': 'application/json' }
   if (token) header.Authorization = `Bearer ${token}`
   return new Promise((resolve, reject) => {
     wx.request({
@@ -149,24 +149,26 @@ async function tokenAfterRejection(rejectedToken) {
 
 /**
  * request({api: 'serviceItemDetail', params: {id: 3}, query, data}) -> response body.
+ * `header` adds request headers (e.g. Idempotency-Key); the retry after a 401
+ * sends the same ones, so an idempotent submission stays one submission.
  * Rejects with ApiError whose message is fit to show to the user as is.
  */
-async function request({ api, params, query, data } = {}) {
+async function request({ api, params, query, data, header } = {}) {
   const entry = API[api]
   if (!entry) throw new Error(`unknown api "${api}"`)
 
   if (entry.auth === false) {
-    const res = await send(entry, { params, query, data })
+    const res = await send(entry, { params, query, data, header })
     if (res.statusCode >= 200 && res.statusCode < 300) return res.data
     throw errorFromResponse(res)
   }
 
   let token = session.getToken()
   if (!token) token = (await login()).token
-  let res = await send(entry, { params, query, data, token })
+  let res = await send(entry, { params, query, data, token, header })
   if (res.statusCode === 401) {
     token = await tokenAfterRejection(token)
-    res = await send(entry, { params, query, data, token })
+    res = await send(entry, { params, query, data, token, header })
   }
   if (res.statusCode >= 200 && res.statusCode < 300) return res.data
   throw errorFromResponse(res)

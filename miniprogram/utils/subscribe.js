@@ -67,7 +67,32 @@ function subscribePolicyReminders() {
   })
 }
 
+/**
+ * Ask once for the case-notice template (答复、办结 notices) when a case is
+ * submitted, so the answer can reach the person outside the mini-program.
+ * Never blocks the submission and never shows anything: a refusal only means
+ * the answer waits in 我的咨询. Like the policy popup, call it inside the tap.
+ */
+function subscribeCaseNotices() {
+  const tmplIds = [config.noticeTemplateId]
+  return new Promise((resolve) => {
+    try {
+      wx.requestSubscribeMessage({
+        tmplIds,
+        success: (answer) => resolve(resultsOf(tmplIds, answer)),
+        fail: () => resolve([]),
+      })
+    } catch (err) {
+      resolve([]) // an old client without the API
+    }
+  }).then((results) => {
+    if (!results.length) return results
+    return request({ api: 'subscriptionResults', data: { results } }).then(() => results, () => results)
+  })
+}
+
 module.exports = {
+  subscribeCaseNotices,
   OUTCOMES,
   OUTCOME_MESSAGES,
   FAILURE_MESSAGES,

@@ -88,6 +88,16 @@ Page({
     })
   },
 
+  onAsk() {
+    if (!this.data.detail) return
+    wx.navigateTo({ url: `/pages/consult-ask/consult-ask?service_item_id=${encodeURIComponent(this.data.detail.id)}` })
+  },
+
+  onFeedback() {
+    if (!this.data.detail) return
+    wx.navigateTo({ url: `/pages/feedback/feedback?service_item_id=${encodeURIComponent(this.data.detail.id)}` })
+  },
+
   onShareAppMessage() {
     const item = this.data.detail
     return {

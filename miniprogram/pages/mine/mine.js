@@ -108,6 +108,14 @@ Page({
     wx.navigateTo({ url: '/pages/preferences/preferences' })
   },
 
+  onMyConsultations() {
+    wx.navigateTo({ url: '/pages/consult-list/consult-list' })
+  },
+
+  onFeedback() {
+    wx.navigateTo({ url: '/pages/feedback/feedback' })
+  },
+
   onInviteInput(e) {
     this.setData({ inviteCode: e.detail.value, joinError: '' })
   },

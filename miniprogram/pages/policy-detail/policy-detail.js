@@ -69,7 +69,14 @@ function present(policy) {
     serviceItems: (policy.service_items || []).map((s) => ({ id: s.id, name: s.name, code: s.code || '' })),
     attachments: (policy.attachments || []).map((a, i) => ({ key: i, name: a.name || a.url, url: a.url || '' })),
     match,
+    // A missing qualification is fixed on 企业资质, anything else on the enterprise form.
+    missingTags: missingFields(policy.match).indexOf('tags') >= 0,
+    missingProfile: missingFields(policy.match).some((f) => f !== 'tags'),
   }
+}
+
+function missingFields(match) {
+  return ((match && match.missing) || []).map((m) => (m && typeof m === 'object' ? String(m.field || '') : ''))
 }
 
 Page({
@@ -171,9 +178,32 @@ Page({
     wx.navigateTo({ url })
   },
 
+  onCompleteTags() {
+    const enterpriseId = session.getEnterpriseId()
+    if (!enterpriseId) {
+      wx.navigateTo({ url: '/pages/enterprise/enterprise' })
+      return
+    }
+    // Back from 企业资质, the match is asked again so it reflects what was saved.
+    this.reloadOnShow = true
+    wx.navigateTo({ url: `/pages/enterprise-tags/enterprise-tags?id=${encodeURIComponent(enterpriseId)}` })
+  },
+
+  onShow() {
+    if (!this.reloadOnShow) return undefined
+    this.reloadOnShow = false
+    return this.load()
+  },
+
   onServiceItemTap(e) {
     const { id } = e.currentTarget.dataset
     wx.navigateTo({ url: `/pages/item-detail/item-detail?id=${encodeURIComponent(id)}` })
+  },
+
+  onAsk() {
+    const { detail } = this.data
+    if (!detail) return
+    wx.navigateTo({ url: `/pages/consult-ask/consult-ask?policy_id=${encodeURIComponent(detail.id)}` })
   },
 
   onCopyAttachment(e) {
