@@ -18,7 +18,24 @@ def main() -> None:
     push = sub.add_parser("push", help="policy push to N enterprises through 2 workers vs a bare client, "
                                        "PostgreSQL + Redis + sandbox")
     push.add_argument("--recipients", type=int, default=100_000)
+    intake = sub.add_parser("intake", help="consultation intake (sandbox msgSecCheck, dispatch) vs hello, wrk, "
+                                           "PostgreSQL + Redis")
+    intake.add_argument("--duration", type=int, default=10, help="seconds per route")
+    intake.add_argument("--connections", type=int, default=64)
+    intake.add_argument("--users", type=int, default=3000)
+    insights = sub.add_parser("insights", help="a year of demand: rollup, dashboard via API vs plain GROUP BY, "
+                                               "PostgreSQL + Redis")
+    insights.add_argument("--consultations", type=int, default=1_000_000)
+    insights.add_argument("--calls", type=int, default=60, help="dashboard requests to time")
     args = parser.parse_args()
+    if args.name == "insights":
+        from bench import insights as bench_insights
+
+        bench_insights.run(consultations=args.consultations, calls=args.calls)
+    if args.name == "intake":
+        from bench import intake as bench_intake
+
+        bench_intake.run(seconds=args.duration, connections=args.connections, users=args.users)
     if args.name == "push":
         from bench import push as bench_push
 

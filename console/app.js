@@ -2,15 +2,20 @@
 // session life cycle (login, 401, idle timeout, logout). Pages live in js/pages.
 
 import { api, clearSession, IDLE_LIMIT_MS, onUnauthorized, session, setSession } from './js/api.js';
-import { can, menuFor, MENU, ROLE_LABELS } from './js/labels.js';
+import { can, loadPolicyOptions, menuFor, MENU, ROLE_LABELS } from './js/labels.js';
 import LoginPage from './js/pages/login.js';
 import HomePage from './js/pages/home.js';
 import ItemsPage from './js/pages/items.js';
 import AccountsPage from './js/pages/accounts.js';
 import AuditPage from './js/pages/audit.js';
 import PoliciesPage from './js/pages/policies.js';
+import WorkbenchPage from './js/pages/workbench.js';
+import SupervisionPage from './js/pages/supervision.js';
+import InsightsPage from './js/pages/insights.js';
+import ProposalsPage from './js/pages/proposals.js';
 
-const PAGES = { home: HomePage, items: ItemsPage, policies: PoliciesPage, accounts: AccountsPage, audit: AuditPage };
+const PAGES = { home: HomePage, items: ItemsPage, policies: PoliciesPage, accounts: AccountsPage, audit: AuditPage,
+  cases: WorkbenchPage, supervision: SupervisionPage, insights: InsightsPage, proposals: ProposalsPage };
 const TITLES = Object.fromEntries(MENU.map((m) => [m.name, m.label]));
 
 function routeFromHash() {
@@ -93,6 +98,9 @@ const App = {
 
     let idleTimer = null;
     Vue.onMounted(() => {
+      // The policy code tables (public, read once). A failure here is not shown: the
+      // policy page asks again when it opens and reports it there.
+      loadPolicyOptions().catch(() => {});
       window.addEventListener('hashchange', syncRoute);
       confirmStoredSession();
       if (!session.token) syncRoute();

@@ -12,3 +12,4 @@ __all__ = ["AuditEntry", "Department", "Enterprise", "Invitation", "ServiceItem"
 from models.consultation import (CallbackTask, CannedAnswer, Consultation, ConsultationEvent,  # noqa: F401
                                  ConsultationMessage, DeadlineRule, FaqEntry, Rating, Rectification,
                                  StaffSkill, Topic)
+from models.insights import CaseFact, PolicyFact, Proposal  # noqa: F401,E402

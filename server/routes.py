@@ -9,14 +9,22 @@ from aiohttp import web
 import handlers.audit  # noqa: F401  (importing a handler module declares its routes)
 import handlers.auth  # noqa: F401
 import handlers.calendar  # noqa: F401
+import handlers.consultation_quality  # noqa: F401
 import handlers.consultations  # noqa: F401
+import handlers.deadline_rules  # noqa: F401
 import handlers.docs  # noqa: F401
 import handlers.enterprises  # noqa: F401
 import handlers.health  # noqa: F401
+import handlers.insights  # noqa: F401
+import handlers.knowledge  # noqa: F401
 import handlers.messages  # noqa: F401
+import handlers.open_data  # noqa: F401
 import handlers.policies  # noqa: F401
+import handlers.proposals  # noqa: F401
 import handlers.service_items  # noqa: F401
+import handlers.topics  # noqa: F401
 import handlers.staff  # noqa: F401
+import handlers.supervision  # noqa: F401
 import handlers.wechat_callback  # noqa: F401
 from handlers.base import ENDPOINTS
 

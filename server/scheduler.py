@@ -45,12 +45,36 @@ async def _digests(rt: Runtime) -> int:
     return await digest.send_digests(rt)
 
 
+async def _supervise_cases(rt: Runtime) -> dict:
+    from services.consultations import supervision
+
+    return await supervision.sweep(rt)
+
+
+async def _recheck_cases(rt: Runtime) -> int:
+    from services.consultations import service as consultations
+
+    return await consultations.recheck_pending(rt)
+
+
+async def _insights_rollup(rt: Runtime) -> dict:
+    from services.insights import rollup
+
+    return await rollup.scheduled(rt)
+
+
 # Policies: hourly, so a policy whose last day was yesterday leaves the feed (which also
 # filters by date) and the library within the first hour of the new day.
 JOBS: list[Job] = [Job("audit-retention", 24 * 3600, _purge_audit),
                    Job("policy-expiry", 3600, _expire_policies),
                    # Each user's digest falls on their own minute (digest time or quiet-hours end).
-                   Job("policy-digest", 60, _digests)]
+                   Job("policy-digest", 60, _digests),
+                   # Reminders, 催办 and 通报 within a minute of their mark; auto-closing.
+                   Job("consultation-supervision", 60, _supervise_cases),
+                   # Cases accepted while msgSecCheck was unreachable get checked once it is back.
+                   Job("consultation-recheck", 60, _recheck_cases),
+                   # Demand insights: re-roll the last 3 days, absorbing late answers and ratings.
+                   Job("insights-rollup", 600, _insights_rollup)]
 
 
 async def run_forever(rt: Runtime, jobs: list[Job] | None = None, tick: float = 30.0) -> None:

@@ -1,6 +1,8 @@
 // Vocabulary shared by the pages: role permissions, Chinese labels for API codes.
 // Kept in one place so that a new role or audit action is one edit, not a hunt.
 
+import { api } from './api.js';
+
 export const ROLE_LABELS = {
   consultant: '咨询员',
   supervisor: '部门主管',
@@ -37,6 +39,12 @@ const CAPABILITIES = {
   // supervisors who answer for 免申即享 cases (the server's roles, mirrored).
   'policies.campaign': ['policy_officer'],
   'policies.consents': ['policy_officer', 'supervisor'],
+  // 咨询办理: consultants answer cases at the workbench; supervisors also dispatch and chase (督办).
+  'cases.view': ['consultant', 'supervisor'],
+  'cases.supervise': ['supervisor'],
+  // 需求洞察 and 流程再造: officers analyse and propose; supervisors read (their department).
+  'insights.view': ['policy_officer', 'supervisor'],
+  'insights.propose': ['policy_officer'],
 };
 
 export function can(user, capability) {
@@ -45,8 +53,12 @@ export function can(user, capability) {
 
 export const MENU = [
   { name: 'home', label: '首页', icon: 'HomeFilled', capability: null },
+  { name: 'cases', label: '工作台', icon: 'ChatLineSquare', capability: 'cases.view' },
+  { name: 'supervision', label: '督办', icon: 'AlarmClock', capability: 'cases.supervise' },
   { name: 'items', label: '事项管理', icon: 'Document', capability: 'items.view' },
   { name: 'policies', label: '惠企政策', icon: 'Promotion', capability: 'policies.view' },
+  { name: 'insights', label: '需求洞察', icon: 'DataAnalysis', capability: 'insights.view' },
+  { name: 'proposals', label: '流程再造', icon: 'SetUp', capability: 'insights.view' },
   { name: 'accounts', label: '账号管理', icon: 'User', capability: 'accounts.view' },
   { name: 'audit', label: '审计日志', icon: 'Tickets', capability: 'audit.view' },
 ];
@@ -198,46 +210,54 @@ export function daysLabel(days) {
 }
 
 // ---------- 惠企政策 ----------
-// Codes mirror services/policies/rules.py; the server is the judge of every rule, the
-// console only needs words for the codes it shows and offers.
+// The code tables (policy types, statuses, size classes, qualifications) are the
+// server's: GET /api/v1/reference/policy-options, fetched once by loadPolicyOptions()
+// (app.js starts it at start-up; the policy page awaits the same request). The lists
+// below are reactive and filled in place, so the pages that import them show the
+// words as soon as they arrive. Only what the console adds of its own is kept here.
 
-export const POLICY_STATUSES = [
-  { value: 'draft', label: '草稿', tag: 'info' },
-  { value: 'in_review', label: '待审核', tag: 'warning' },
-  { value: 'published', label: '已发布', tag: 'success' },
-  { value: 'withdrawn', label: '已撤回', tag: 'danger' },
-  { value: 'expired', label: '已过期', tag: 'info' },
-  { value: 'superseded', label: '已被新版本替代', tag: 'info' },
-];
-export const POLICY_STATUS = Object.fromEntries(POLICY_STATUSES.map((s) => [s.value, s]));
+// Element Plus tag colours per status: a console matter, not the server's.
+const POLICY_STATUS_TAGS = {
+  draft: 'info', in_review: 'warning', published: 'success', withdrawn: 'danger', expired: 'info', superseded: 'info',
+};
 
-export const POLICY_TYPES = [
-  { value: 'reduction', label: '减免' },
-  { value: 'subsidy', label: '奖补' },
-  { value: 'right', label: '权益' },
-  { value: 'qualification', label: '资质' },
-];
-export const POLICY_TYPE_LABELS = Object.fromEntries(POLICY_TYPES.map((t) => [t.value, t.label]));
+export const POLICY_STATUSES = Vue.reactive([]);
+export const POLICY_STATUS = Vue.reactive({});
+export const POLICY_TYPES = Vue.reactive([]);
+export const POLICY_TYPE_LABELS = Vue.reactive({});
+export const SIZE_CLASSES = Vue.reactive([]);
+export const ENTERPRISE_TAGS = Vue.reactive([]);
 
-export const SIZE_CLASSES = [
-  { value: 'large', label: '大型' },
-  { value: 'medium', label: '中型' },
-  { value: 'small', label: '小型' },
-  { value: 'micro', label: '微型' },
-];
+function refill(list, options, extra = () => ({})) {
+  list.splice(0, list.length, ...(options || []).map((o) => ({ value: o.code, label: o.label, ...extra(o) })));
+}
 
-export const ENTERPRISE_TAGS = [
-  { value: 'high_tech', label: '高新技术企业' },
-  { value: 'tech_sme', label: '科技型中小企业' },
-  { value: 'specialized', label: '专精特新中小企业' },
-  { value: 'innovative', label: '创新型中小企业' },
-  { value: 'foreign_trade', label: '外贸进出口企业' },
-  { value: 'veteran_founded', label: '退役军人创办企业' },
-  { value: 'graduate_founded', label: '高校毕业生创办企业' },
-  { value: 'disabled_employment', label: '安置残疾人就业单位' },
-  { value: 'cultural', label: '文化创意企业' },
-  { value: 'green', label: '节能环保企业' },
-];
+function reindex(map, list) {
+  for (const key of Object.keys(map)) delete map[key];
+  for (const item of list) map[item.value] = item;
+}
+
+let policyOptionsLoad = null;
+
+/** Fetch the policy code tables once; a failure is forgotten so the next caller retries. */
+export function loadPolicyOptions() {
+  if (!policyOptionsLoad) {
+    policyOptionsLoad = api('GET', '/api/v1/reference/policy-options', { noAuthRedirect: true }).then((o) => {
+      refill(POLICY_STATUSES, o.statuses, (s) => ({ tag: POLICY_STATUS_TAGS[s.code] || 'info' }));
+      reindex(POLICY_STATUS, POLICY_STATUSES);
+      refill(POLICY_TYPES, o.types);
+      for (const key of Object.keys(POLICY_TYPE_LABELS)) delete POLICY_TYPE_LABELS[key];
+      for (const t of POLICY_TYPES) POLICY_TYPE_LABELS[t.value] = t.label;
+      refill(SIZE_CLASSES, o.size_classes);
+      refill(ENTERPRISE_TAGS, o.enterprise_tags);
+      return o;
+    }, (err) => {
+      policyOptionsLoad = null;
+      throw err;
+    });
+  }
+  return policyOptionsLoad;
+}
 
 // Offered in the region picker; any other GB/T 2260 prefix can be typed in.
 export const REGION_OPTIONS = [

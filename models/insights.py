@@ -1,0 +1,152 @@
+"""Demand insights (需求洞察): daily fact tables rolled up from the raw rows, and the
+redesign proposals (流程再造) staff open from them.
+
+The fact tables are written only by ``services.insights.rollup`` (in the database, an
+idempotent replace of a day range) and read by the dashboard and open data. Dimensions
+are plain values, not foreign keys: a fact must outlive the rows it was counted from,
+and ``0`` / ``''`` stand for "none" so that the unique key has no NULLs (NULLs never
+collide in a unique index, which would let a re-run duplicate a row).
+
+Durations are kept as sum + count (means) and as a fixed log-scale histogram (a
+percentile sketch): bucket ``i`` counts values below ``HIST_BOUNDS[i]`` seconds and at
+or above the previous bound, the last bucket everything longer. Buckets of many rows
+are summed in SQL; a percentile is read off the merged histogram (``percentile``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tortoise import fields
+from tortoise.models import Model
+
+# 1 min, 2 min, 4 min … 2^16 min (≈ 45 days); 18 buckets with the overflow one.
+HIST_BOUNDS: tuple[int, ...] = tuple(60 * 2 ** i for i in range(17))
+HIST_SIZE = len(HIST_BOUNDS) + 1
+FIRST_ANSWER_BUCKETS = tuple(f"fa_b{i:02d}" for i in range(HIST_SIZE))
+CLOSE_BUCKETS = tuple(f"cl_b{i:02d}" for i in range(HIST_SIZE))
+RATING_COLUMNS = tuple(f"rating_{n}" for n in range(1, 6))
+
+CASE_DIMENSIONS = ("day", "topic_code", "service_item_id", "element", "department_id", "channel",
+                   "industry_group", "size_class", "region_code", "kind")
+CASE_MEASURES = ("cases", "enterprises", "merged", "repeats", "answered", "answered_on_time", "overdue",
+                 "first_answer_seconds", "first_answer_count", "close_seconds", "close_count",
+                 *FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS, *RATING_COLUMNS,
+                 "rectifications_opened", "rectifications_closed", "callbacks_due", "callbacks_done")
+POLICY_DIMENSIONS = ("day", "policy_series_id", "size_class", "industry_group", "region_code")
+POLICY_MEASURES = ("matched", "delivered", "read", "consented", "followups")
+
+
+def percentile(buckets: Sequence[int], q: float) -> float | None:
+    """The q-quantile (0 < q < 1) in seconds from a merged histogram, interpolated
+    geometrically inside its bucket (the buckets are log-scale); None when empty."""
+    total = sum(buckets)
+    if not total:
+        return None
+    rank, seen = q * total, 0
+    for i, n in enumerate(buckets):
+        if n and seen + n >= rank:
+            lo = HIST_BOUNDS[i - 1] if i else HIST_BOUNDS[0] / 2
+            hi = HIST_BOUNDS[i] if i < len(HIST_BOUNDS) else HIST_BOUNDS[-1] * 2
+            return lo * (hi / lo) ** ((rank - seen) / n)
+        seen += n
+    return float(HIST_BOUNDS[-1] * 2)
+
+
+class CaseFact(Model):
+    """Cases and their feedback per day × topic × item × element × department × channel ×
+    industry group × size class × county × kind. Each measure counts on the day its event
+    happened: intake for cases, enterprises, merged and repeats; first answer for
+    answered / on time and the first-answer time; closing for the close time; the
+    deadline day for overdue; the rating day; a rectification's opening and closing day;
+    a call-back's due day and done day."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField()
+    topic_code = fields.CharField(max_length=32, default="")
+    service_item_id = fields.IntField(default=0)  # 0: none
+    element = fields.CharField(max_length=16, default="")  # '': none
+    department_id = fields.IntField(default=0)  # 0: none
+    channel = fields.CharField(max_length=16, default="")
+    industry_group = fields.CharField(max_length=32, default="")
+    size_class = fields.CharField(max_length=8, default="")
+    region_code = fields.CharField(max_length=6, default="")  # county (区县), 6 digits
+    kind = fields.CharField(max_length=16, default="")
+
+    cases = fields.IntField(default=0)
+    enterprises = fields.IntField(default=0)  # distinct, in this cell and day: never sum across cells
+    merged = fields.IntField(default=0)  # intake-day cases later merged into another case
+    repeats = fields.IntField(default=0)  # same enterprise, same item (or topic) in the previous 30 days
+    answered = fields.IntField(default=0)
+    answered_on_time = fields.IntField(default=0)  # first answer at or before due_at
+    overdue = fields.IntField(default=0)  # on the day the deadline passed
+    first_answer_seconds = fields.BigIntField(default=0)
+    first_answer_count = fields.IntField(default=0)
+    close_seconds = fields.BigIntField(default=0)
+    close_count = fields.IntField(default=0)
+    for _name in (*FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS, *RATING_COLUMNS):
+        locals()[_name] = fields.IntField(default=0)
+    del _name
+    rectifications_opened = fields.IntField(default=0)
+    rectifications_closed = fields.IntField(default=0)
+    callbacks_due = fields.IntField(default=0)
+    callbacks_done = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_case_fact"
+        unique_together = (CASE_DIMENSIONS,)
+        indexes = (("day", "topic_code"), ("day", "department_id"), ("day", "service_item_id"))
+
+
+class PolicyFact(Model):
+    """Policy reach per day × policy series × size class × industry group × county:
+    matched (inbox messages created), delivered (pushes sent), read, consented (免申即享)
+    and follow-up questions (cases citing the policy), each on its own event day."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField()
+    policy_series_id = fields.IntField()
+    size_class = fields.CharField(max_length=8, default="")
+    industry_group = fields.CharField(max_length=32, default="")
+    region_code = fields.CharField(max_length=6, default="")
+    matched = fields.IntField(default=0)
+    delivered = fields.IntField(default=0)
+    read = fields.IntField(default=0)
+    consented = fields.IntField(default=0)
+    followups = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_policy_fact"
+        unique_together = (POLICY_DIMENSIONS,)
+        indexes = (("day", "policy_series_id"),)
+
+
+PROPOSAL_STATUSES = ("proposed", "approved", "live", "evaluated", "abandoned")
+
+
+class Proposal(Model):
+    """A redesign proposal (流程再造): which item(s) or one-window bundle, the problem from
+    the friction evidence, the change, an owner, a go-live date, and the metrics to
+    compare before and after in equal windows (``evaluation`` holds the result).
+    proposed → approved → live → evaluated; any but evaluated → abandoned."""
+
+    id = fields.IntField(primary_key=True)
+    title = fields.CharField(max_length=128)
+    service_item_ids = fields.JSONField(default=list)
+    bundle = fields.JSONField(null=True)  # list of item ids bundled into one window, or null
+    problem = fields.TextField(default="")
+    change = fields.TextField(default="")
+    owner_id = fields.IntField(null=True)
+    owner_name = fields.CharField(max_length=64, default="")
+    go_live = fields.DateField(null=True)
+    metrics = fields.JSONField(default=list)  # metric names, e.g. ["cases_per_1000", "close_p50"]
+    status = fields.CharField(max_length=16, default="proposed", db_index=True)
+    created_by = fields.ForeignKeyField("models.User", related_name="proposals", null=True,
+                                        on_delete=fields.SET_NULL)
+    evaluation = fields.JSONField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "insight_proposal"
+        ordering = ["-id"]

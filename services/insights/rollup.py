@@ -1,0 +1,218 @@
+"""The rollup: raw rows → daily fact tables, computed inside the database.
+
+One ``INSERT … SELECT … GROUP BY`` per fact table over a ``UNION ALL`` of events, each
+event on its own local (Asia/Shanghai) day: a case's intake, its first answer, its
+closing, its deadline passing while overdue, its rating, a rectification opened or
+closed, a call-back due or done; a policy message created or read, a push delivered,
+a consent, a question citing the policy. Nothing is fetched into Python — a year of a
+million cases is one statement, and the process's memory does not grow with the data.
+
+``rollup(since, until)`` replaces the facts of those days in one transaction (delete
+the range, insert): running it twice gives the same rows, and re-running a day after
+late changes (a rating given, a case closed) replaces that day. The scheduler re-runs
+the last 3 days every 10 minutes; ``python -m server rollup --since`` rebuilds any range.
+
+Known approximation: a measure sits on the day of its event, so a rating changed more
+than 3 days after it was first given is seen at the next rebuild of its day.
+
+The same SELECT, restricted to today, is the "live" part of ``facts.query``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, time as dtime, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from models.insights import (CASE_DIMENSIONS, CASE_MEASURES, CLOSE_BUCKETS, FIRST_ANSWER_BUCKETS, HIST_BOUNDS,
+                             POLICY_DIMENSIONS, POLICY_MEASURES, RATING_COLUMNS)
+
+TZ = ZoneInfo("Asia/Shanghai")
+REPEAT_WINDOW_DAYS = 30
+SCHEDULED_DAYS = 3
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few fragments that differ between PostgreSQL and SQLite. Bounds are inlined as
+    literals: they come from ``date`` objects, never from user input."""
+
+    pg: bool
+
+    def day(self, col: str) -> str:
+        """The local calendar day of a stored aware timestamp (China has no DST)."""
+        return f"(({col}) AT TIME ZONE 'Asia/Shanghai')::date" if self.pg else f"date({col}, '+8 hours')"
+
+    def seconds(self, start: str, end: str) -> str:
+        """Whole seconds from ``start`` to ``end``, never negative."""
+        if self.pg:
+            return f"GREATEST(0, CAST(EXTRACT(EPOCH FROM ({end}) - ({start})) AS BIGINT))"
+        return f"MAX(0, CAST(round((julianday({end}) - julianday({start})) * 86400) AS INTEGER))"
+
+    def ts(self, at: datetime) -> str:
+        return f"TIMESTAMPTZ '{at.isoformat(' ')}'" if self.pg else f"julianday('{at.isoformat(' ')}')"
+
+    def in_range(self, col: str, lo: datetime, hi: datetime) -> str:
+        """``lo <= col < hi``; on PostgreSQL sargable, so the timestamp indexes serve it."""
+        c = col if self.pg else f"julianday({col})"
+        return f"{c} >= {self.ts(lo)} AND {c} < {self.ts(hi)}"
+
+    def date(self, d: date) -> str:
+        return f"DATE '{d.isoformat()}'" if self.pg else f"'{d.isoformat()}'"
+
+    def days_before(self, col: str, days: int) -> str:
+        return f"{col} - INTERVAL '{days} days'" if self.pg else f"julianday({col}) - {days}"
+
+    def jd(self, col: str) -> str:
+        return col if self.pg else f"julianday({col})"
+
+
+def dialect() -> Dialect:
+    return Dialect(connections.get("default").capabilities.dialect == "postgres")
+
+
+def bounds(since: date, until: date) -> tuple[datetime, datetime]:
+    """Local midnight of ``since`` and of the day after ``until``."""
+    return datetime.combine(since, dtime(), TZ), datetime.combine(until + timedelta(days=1), dtime(), TZ)
+
+
+def _bucket(d: Dialect, col: str, i: int) -> str:
+    cond = [f"{col} IS NOT NULL"]
+    if i:
+        cond.append(f"{col} >= {HIST_BOUNDS[i - 1]}")
+    if i < len(HIST_BOUNDS):
+        cond.append(f"{col} < {HIST_BOUNDS[i]}")
+    return f"SUM(CASE WHEN {' AND '.join(cond)} THEN 1 ELSE 0 END)"
+
+
+_CASE_DIMS_SQL = ("COALESCE(c.topic_code, '') AS topic_code, COALESCE(c.service_item_id, 0) AS service_item_id, "
+                  "COALESCE(c.element, '') AS element, COALESCE(c.department_id, 0) AS department_id, "
+                  "c.channel AS channel, e.industry_group AS industry_group, e.size_class AS size_class, "
+                  "e.region_code AS region_code, c.kind AS kind")
+# Event columns, in order: ent, cases, merged, repeats, answered, on_time, overdue, fa_s, cl_s,
+# score, rect_open, rect_closed, cb_due, cb_done.
+_EVENT_COLS = ("ent", "cases", "merged", "repeats", "answered", "on_time", "overdue", "fa_s", "cl_s", "score",
+               "rect_open", "rect_closed", "cb_due", "cb_done")
+
+
+def _event(d: Dialect, day_col: str, source: str, where: str, **values: str) -> str:
+    cols = ", ".join(f"{values.get(name, 'CAST(NULL AS BIGINT)' if name in ('ent', 'fa_s', 'cl_s', 'score') else '0')} AS {name}"
+                     for name in _EVENT_COLS)
+    return (f"SELECT {d.day(day_col)} AS day, {_CASE_DIMS_SQL}, {cols} "
+            f"FROM {source} JOIN enterprise e ON e.id = c.enterprise_id WHERE {where}")
+
+
+def case_select(d: Dialect, lo: datetime, hi: datetime) -> str:
+    """Fact-shaped rows (``CASE_DIMENSIONS`` + ``CASE_MEASURES``) for events in [lo, hi)."""
+    same_need = ("(CASE WHEN c.service_item_id IS NOT NULL THEN p.service_item_id = c.service_item_id "
+                 "ELSE p.service_item_id IS NULL AND p.topic_code = c.topic_code END)")
+    repeat = (f"CASE WHEN EXISTS (SELECT 1 FROM consultation p WHERE p.enterprise_id = c.enterprise_id "
+              f"AND {d.jd('p.accepted_at')} <= {d.jd('c.accepted_at')} "
+              f"AND {d.jd('p.accepted_at')} >= {d.days_before('c.accepted_at', REPEAT_WINDOW_DAYS)} AND p.id <> c.id "
+              f"AND {same_need}) THEN 1 ELSE 0 END")
+    events = [
+        _event(d, "c.accepted_at", "consultation c", d.in_range("c.accepted_at", lo, hi),
+               ent="c.enterprise_id", cases="1", merged="CASE WHEN c.merged_into_id IS NULL THEN 0 ELSE 1 END",
+               repeats=repeat),
+        _event(d, "c.first_answered_at", "consultation c", d.in_range("c.first_answered_at", lo, hi),
+               answered="1", on_time=f"CASE WHEN {d.jd('c.first_answered_at')} <= {d.jd('c.due_at')} THEN 1 ELSE 0 END",
+               fa_s=d.seconds("c.accepted_at", "c.first_answered_at")),
+        _event(d, "c.closed_at", "consultation c", d.in_range("c.closed_at", lo, hi),
+               cl_s=d.seconds("c.accepted_at", "c.closed_at")),
+        _event(d, "c.due_at", "consultation c", f"c.overdue AND {d.in_range('c.due_at', lo, hi)}", overdue="1"),
+        _event(d, "r.created_at", "consultation_rating r JOIN consultation c ON c.id = r.consultation_id",
+               d.in_range("r.created_at", lo, hi), score="r.score"),
+        _event(d, "x.created_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
+               d.in_range("x.created_at", lo, hi), rect_open="1"),
+        _event(d, "x.closed_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
+               f"x.status = 'closed' AND {d.in_range('x.closed_at', lo, hi)}", rect_closed="1"),
+        _event(d, "b.due_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
+               d.in_range("b.due_at", lo, hi), cb_due="1"),
+        _event(d, "b.done_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
+               f"b.status = 'done' AND {d.in_range('b.done_at', lo, hi)}", cb_done="1"),
+    ]
+    measures = {
+        "cases": "SUM(cases)", "enterprises": "COUNT(DISTINCT ent)", "merged": "SUM(merged)",
+        "repeats": "SUM(repeats)", "answered": "SUM(answered)", "answered_on_time": "SUM(on_time)",
+        "overdue": "SUM(overdue)", "first_answer_seconds": "COALESCE(SUM(fa_s), 0)",
+        "first_answer_count": "COUNT(fa_s)", "close_seconds": "COALESCE(SUM(cl_s), 0)", "close_count": "COUNT(cl_s)",
+        **{name: _bucket(d, "fa_s", i) for i, name in enumerate(FIRST_ANSWER_BUCKETS)},
+        **{name: _bucket(d, "cl_s", i) for i, name in enumerate(CLOSE_BUCKETS)},
+        **{name: f"SUM(CASE WHEN score = {n} THEN 1 ELSE 0 END)" for n, name in enumerate(RATING_COLUMNS, 1)},
+        "rectifications_opened": "SUM(rect_open)", "rectifications_closed": "SUM(rect_closed)",
+        "callbacks_due": "SUM(cb_due)", "callbacks_done": "SUM(cb_done)",
+    }
+    assert tuple(measures) == CASE_MEASURES
+    dims = ", ".join(CASE_DIMENSIONS)
+    return (f"SELECT {dims}, {', '.join(f'{sql} AS {name}' for name, sql in measures.items())} "
+            f"FROM ({' UNION ALL '.join(events)}) u GROUP BY {dims}")
+
+
+def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
+    """Fact-shaped rows (``POLICY_DIMENSIONS`` + ``POLICY_MEASURES``) for events in [lo, hi).
+    A recipient is counted once per campaign for "delivered" (on the day of the first
+    push that reached them), whichever channels carried it."""
+    dims = "e.size_class AS size_class, e.industry_group AS industry_group, e.region_code AS region_code"
+    inbox = ("inbox_message i JOIN notification_campaign k ON k.id = i.campaign_id AND k.kind = 'policy' "
+             "JOIN policy p ON p.id = k.source_id JOIN app_user us ON us.id = i.user_id "
+             "JOIN enterprise e ON e.id = us.enterprise_id")
+    sent = ("(SELECT campaign_id, user_id, MIN(sent_at) AS sent_at FROM notification_delivery "
+            f"WHERE status = 'delivered' AND {d.in_range('sent_at', lo, hi)} GROUP BY campaign_id, user_id) s "
+            "JOIN notification_campaign k ON k.id = s.campaign_id AND k.kind = 'policy' "
+            "JOIN policy p ON p.id = k.source_id JOIN app_user us ON us.id = s.user_id "
+            "JOIN enterprise e ON e.id = us.enterprise_id")
+
+    def ev(day_col: str, series: str, source: str, where: str, measure: str) -> str:
+        cols = ", ".join(f"{1 if m == measure else 0} AS {m}" for m in POLICY_MEASURES)
+        return f"SELECT {d.day(day_col)} AS day, {series} AS policy_series_id, {dims}, {cols} FROM {source} WHERE {where}"
+
+    events = [
+        ev("i.created_at", "p.series_id", inbox, d.in_range("i.created_at", lo, hi), "matched"),
+        ev("s.sent_at", "p.series_id", sent, "1 = 1", "delivered"),
+        ev("i.read_at", "p.series_id", inbox, d.in_range("i.read_at", lo, hi), "read"),
+        ev("pc.consented_at", "pc.series_id", "policy_consent pc JOIN enterprise e ON e.id = pc.enterprise_id",
+           d.in_range("pc.consented_at", lo, hi), "consented"),
+        ev("c.accepted_at", "c.policy_series_id", "consultation c JOIN enterprise e ON e.id = c.enterprise_id",
+           f"c.policy_series_id IS NOT NULL AND {d.in_range('c.accepted_at', lo, hi)}", "followups"),
+    ]
+    keys = ", ".join(POLICY_DIMENSIONS)
+    return (f"SELECT {keys}, {', '.join(f'SUM({m}) AS {m}' for m in POLICY_MEASURES)} "
+            f"FROM ({' UNION ALL '.join(events)}) u GROUP BY {keys}")
+
+
+async def rollup(since: date, until: date) -> dict:
+    """Replace the facts of the local days ``since`` … ``until`` (inclusive) in one
+    transaction; returns the fact rows written and the seconds taken."""
+    if until < since:
+        raise ValueError("until before since")
+    d = dialect()
+    lo, hi = bounds(since, until)
+    span = f"day >= {d.date(since)} AND day <= {d.date(until)}"
+    started = time.perf_counter()
+    async with in_transaction() as conn:
+        for table, dims, measures, select in (
+                ("insight_case_fact", CASE_DIMENSIONS, CASE_MEASURES, case_select(d, lo, hi)),
+                ("insight_policy_fact", POLICY_DIMENSIONS, POLICY_MEASURES, policy_select(d, lo, hi))):
+            await conn.execute_script(f"DELETE FROM {table} WHERE {span}")
+            await conn.execute_script(f"INSERT INTO {table} ({', '.join(dims + measures)}) {select}")
+        _, rows = await conn.execute_query(
+            f"SELECT (SELECT COUNT(*) FROM insight_case_fact WHERE {span}) AS c, "
+            f"(SELECT COUNT(*) FROM insight_policy_fact WHERE {span}) AS p")
+    row = dict(rows[0])
+    return {"since": since.isoformat(), "until": until.isoformat(), "case_rows": row["c"], "policy_rows": row["p"],
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def today() -> date:
+    return datetime.now(TZ).date()
+
+
+async def scheduled(rt=None) -> dict:
+    """The periodic job: the last ``SCHEDULED_DAYS`` days including today, so late
+    answers, closings and ratings of recent cases land on their days."""
+    end = today()
+    return await rollup(end - timedelta(days=SCHEDULED_DAYS - 1), end)

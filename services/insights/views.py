@@ -1,0 +1,435 @@
+"""The dashboard's views: read the fact tables (``services.insights.facts``: past days
+rolled up, today live), apply the filters, hand the numbers to the pure cores in
+``services.insights.analysis`` and attach names.
+
+Raw rows are read only where the analysis needs them by nature — question text for
+emerging topics, per-enterprise sequences for bundles — and those reads are bounded
+(at most ``RAW_DAYS`` days, at most ``RAW_LIMIT`` rows).
+
+Fact reads for days before today are cached in Redis under a key that carries the fact
+table's highest id: every rollup run deletes and re-inserts, so the id moves and the
+cache is simply never hit again; today is always read live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+from tortoise import connections
+
+from models.insights import CLOSE_BUCKETS, RATING_COLUMNS, percentile
+from services.errors import ValidationFailed
+from services.insights import analysis as A
+from services.insights import facts
+from services.insights.rollup import bounds, dialect, today as local_today
+from services.runtime import Runtime
+
+MAX_PERIOD_DAYS = 366
+RAW_DAYS = 90
+RAW_LIMIT = 2000  # emerging topics: the most recent unclassified questions
+BUNDLE_LIMIT = 200_000
+CACHE_SECONDS = 600
+TREND_DIMENSIONS = {"topic": "topic_code", "department": "department_id", "item": "service_item_id"}
+AUDIENCE_NOTE = "事项目录未设适用对象规则：每千户企业咨询量以筛选范围内的全部企业为受众"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Resolved filters: a period of local days and the fact dimensions."""
+
+    since: date
+    until: date
+    department_id: int | None = None
+    region_code: str | None = None
+    industry_group: str | None = None
+    size_class: str | None = None
+
+    def where(self, *, department: bool = True) -> dict[str, Any]:
+        w: dict[str, Any] = {k: getattr(self, k) for k in ("region_code", "industry_group", "size_class")
+                             if getattr(self, k)}
+        if department and self.department_id:
+            w["department_id"] = self.department_id
+        return w
+
+    def describe(self) -> dict:
+        return {"since": self.since.isoformat(), "until": self.until.isoformat(),
+                "department_id": self.department_id, "region_code": self.region_code,
+                "industry_group": self.industry_group, "size_class": self.size_class}
+
+
+async def resolve(*, since: date | None, until: date | None, department: str | None, region_code: str | None,
+                  industry_group: str | None, size_class: str | None, forced_department: int | None,
+                  default_days: int = 84) -> Filters:
+    """Check the period (not after today, at most a year) and turn a department code
+    into its id; ``forced_department`` (a supervisor's own) overrides the code."""
+    from models import Department
+
+    today = local_today()
+    until = min(until or today, today)
+    since = since or until - timedelta(days=default_days - 1)
+    if since > until:
+        raise ValidationFailed.field("since", "起始日不能晚于截止日", code="invalid_period")
+    if (until - since).days >= MAX_PERIOD_DAYS:
+        raise ValidationFailed.field("since", "统计区间不能超过一年", code="invalid_period")
+    dept_id = forced_department
+    if department and not forced_department:
+        dept = await Department.get_or_none(code=department)
+        if dept is None:
+            raise ValidationFailed.field("department", "没有这个部门", code="unknown_department")
+        dept_id = dept.id
+    return Filters(since, until, dept_id, region_code or None, industry_group or None, size_class or None)
+
+
+async def _cached_query(rt: Runtime, since: date, until: date, *, group_by: Sequence[str],
+                        measures: Sequence[str], where: dict, table: str = "case") -> list[dict]:
+    """``facts.query`` with the days before today cached (see the module note)."""
+    today = local_today()
+    rows: list[dict] = []
+    past_until = min(until, today - timedelta(days=1))
+    if since <= past_until:
+        name = "insight_case_fact" if table == "case" else "insight_policy_fact"
+        _, top = await connections.get("default").execute_query(f"SELECT MAX(id) AS m FROM {name}")
+        spec = orjson.dumps([table, top[0]["m"], since.isoformat(), past_until.isoformat(), list(group_by),
+                             list(measures), sorted((k, v if not isinstance(v, (list, tuple, set)) else sorted(v))
+                                                    for k, v in where.items())])
+        key = f"{rt.keys.prefix}:insights:q:{hashlib.sha1(spec).hexdigest()}"
+        cached = await rt.redis.get(key)
+        if cached:
+            rows = orjson.loads(cached)
+            for r in rows:
+                for g in ("day", "week", "month"):
+                    if g in r:
+                        r[g] = date.fromisoformat(r[g])
+        else:
+            rows = await facts.query(since, past_until, group_by=group_by, measures=measures, where=where,
+                                     table=table, today=today)
+            await rt.redis.set(key, orjson.dumps(rows), ex=CACHE_SECONDS)
+    if since <= today <= until:
+        rows = rows + await facts.query(today, today, group_by=group_by, measures=measures, where=where,
+                                        table=table, today=today)
+    return rows
+
+
+# ---------------------------------------------------------------- names
+
+async def names() -> dict[str, dict]:
+    from models import Department, ServiceItem, Topic
+
+    depts = await Department.all()
+    return {"topic": {t.code: t.name for t in await Topic.all()},
+            "department": {d.id: d.name for d in depts}, "department_code": {d.id: d.code for d in depts},
+            "item": {i["id"]: i for i in await ServiceItem.all().values("id", "name", "department_id")}}
+
+
+def _label(kind: str, key: Any, n: dict) -> str:
+    if kind == "topic":
+        return n["topic"].get(key, key) if key else "未归类"
+    if kind == "department":
+        return n["department"].get(key, str(key)) if key else "未分派"
+    item = n["item"].get(key)
+    return item["name"] if item else ("未关联事项" if not key else f"事项 {key}")
+
+
+# ---------------------------------------------------------------- trends
+
+async def trends(rt: Runtime, f: Filters, dimension: str = "topic", top: int = 10) -> dict:
+    """Weekly cases per series (the ``top`` largest over the period, the rest summed as
+    "其他"), with week-over-week change per series and for the total."""
+    col = TREND_DIMENSIONS[dimension]
+    rows = await _cached_query(rt, f.since, f.until, group_by=["week", col], measures=["cases"], where=f.where())
+    first = f.since - timedelta(days=f.since.weekday())
+    weeks = [first + timedelta(days=7 * i) for i in range((f.until - first).days // 7 + 1)]
+    index = {w: i for i, w in enumerate(weeks)}
+    series: dict[Any, list[int]] = defaultdict(lambda: [0] * len(weeks))
+    for r in rows:
+        series[r[col]][index[r["week"]]] += r["cases"]
+    ranked = sorted(series.items(), key=lambda kv: (-sum(kv[1]), str(kv[0])))
+    n = await names()
+    out = []
+    for key, values in ranked[:top]:
+        out.append({"key": str(key), "label": _label(dimension, key, n), "cases": values, "total": sum(values),
+                    "wow": A.week_over_week(values), "topic_code": key if dimension == "topic" else ""})
+    rest = [v for _, v in ranked[top:]]
+    if rest:
+        values = [sum(col_) for col_ in zip(*rest)]
+        out.append({"key": "_other", "label": "其他", "cases": values, "total": sum(values),
+                    "wow": A.week_over_week(values), "topic_code": ""})
+    total = [sum(s[1][i] for s in ranked) for i in range(len(weeks))]
+    return {"since": f.since, "until": f.until, "dimension": dimension, "weeks": weeks, "series": out,
+            "total": total, "total_wow": A.week_over_week(total), "filters": f.describe()}
+
+
+# ---------------------------------------------------------------- rising topics
+
+def rising_windows(until: date) -> list[tuple[date, date]]:
+    """``BASELINE_WEEKS`` seven-day blocks, then the current seven days ending ``until``
+    (rolling weeks: a Monday does not reset "this week" to one day of data)."""
+    ends = [until - timedelta(days=7 * i) for i in range(A.BASELINE_WEEKS, -1, -1)]
+    return [(e - timedelta(days=6), e) for e in ends]
+
+
+async def rising(rt: Runtime, f: Filters) -> dict:
+    windows = rising_windows(f.until)
+    rows = await _cached_query(rt, windows[0][0], f.until, group_by=["day", "topic_code"], measures=["cases"],
+                               where=f.where())
+    weekly: dict[str, list[int]] = defaultdict(lambda: [0] * len(windows))
+    for r in rows:
+        if not r["topic_code"]:
+            continue  # unclassified questions are the emerging view's business
+        i = (r["day"] - windows[0][0]).days // 7
+        weekly[r["topic_code"]][i] += r["cases"]
+    n = await names()
+    ranked = A.rising_topics(weekly)
+    for r in ranked:
+        r["label"] = _label("topic", r["topic_code"], n)
+    return {"week_start": windows[-1][0], "week_end": windows[-1][1], "baseline_start": windows[0][0],
+            "baseline_weeks": A.BASELINE_WEEKS, "min_count": A.MIN_RISING_COUNT, "alpha": A.ALPHA,
+            "test": ("泊松检验（单侧）：本周件数 x 与前 8 周均值 λ 比较，p = P(X ≥ x | λ)；"
+                     f"本周至少 {A.MIN_RISING_COUNT} 件且 p < 0.05/主题数（Bonferroni 校正）视为显著上升"),
+            "topics": ranked, "filters": f.describe()}
+
+
+# ---------------------------------------------------------------- emerging topics
+
+async def _unclassified(f: Filters) -> list[dict]:
+    from models import Consultation
+
+    since = max(f.since, f.until - timedelta(days=RAW_DAYS - 1))
+    lo, hi = bounds(since, f.until)
+    qs = Consultation.filter(topic_code="", accepted_at__gte=lo, accepted_at__lt=hi, merged_into_id=None) \
+        .exclude(moderation="held")
+    if f.department_id:
+        qs = qs.filter(department_id=f.department_id)
+    for k in ("region_code", "industry_group", "size_class"):
+        if getattr(f, k):
+            qs = qs.filter(**{f"enterprise__{k}": getattr(f, k)})
+    return await qs.order_by("-accepted_at").limit(RAW_LIMIT).values("id", "content", "enterprise_id")
+
+
+#: Placeholders left by de-identification (【手机号】, 某先生): they are not what a question is about.
+_PLACEHOLDER = re.compile(r"【[^】]*】|某(?:先生|女士|小姐|经理|老板)")
+#: Words of asking, not of the subject: they would otherwise top every cluster's terms.
+GENERIC_WORDS = frozenset("请问 问下 怎么 怎么办 如何 怎样 什么 哪里 需要 可以 是否 办理 咨询 联系 联系人 电话 谢谢 你好 您好".split())
+
+
+def _cluster(rows: list[dict]) -> list[dict]:
+    """Terms and examples come from the de-identified text, so a name or a number can
+    neither become a top term nor appear in an example."""
+    from services.consultations.deidentify import deidentify
+    from services.service_items.text import tokens
+
+    texts = [deidentify(r["content"]).strip().replace("\n", " ") for r in rows]
+    docs = [[t for t in tokens(_PLACEHOLDER.sub(" ", text)) if t not in GENERIC_WORDS] for text in texts]
+    clusters = A.cluster_questions(docs)
+    out = []
+    for n, c in enumerate(clusters, 1):
+        members = [rows[i] for i in c["members"]]
+        examples = []
+        for i in c["members"][:3]:
+            text = texts[i]
+            examples.append(text[:120] + ("…" if len(text) > 120 else ""))
+        out.append({"n": n, "terms": c["terms"], "size": c["size"],
+                    "enterprises": len({m["enterprise_id"] for m in members}), "examples": examples,
+                    "cohesion": c["cohesion"], "k": c["k"], "silhouette": c["silhouette"]})
+    return out
+
+
+async def emerging(rt: Runtime, f: Filters) -> dict:
+    """Clusters of the most recent unclassified questions. k-means runs in a worker
+    thread (CPU-bound) and its result is cached for the same questions and filters."""
+    rows = await _unclassified(f)
+    key = f"{rt.keys.prefix}:insights:emerging:" + hashlib.sha1(orjson.dumps(
+        [f.describe(), [r["id"] for r in rows]])).hexdigest()
+    cached = await rt.redis.get(key)
+    clusters = orjson.loads(cached) if cached else None
+    if clusters is None:
+        clusters = await asyncio.to_thread(_cluster, rows)
+        await rt.redis.set(key, orjson.dumps(clusters), ex=CACHE_SECONDS)
+    return {"questions": len(rows), "window_days": RAW_DAYS, "limit": RAW_LIMIT,
+            "method": "jieba 分词 + TF-IDF + k-means（k 取 2–6 中轮廓系数最高者）；示例问题已去标识化",
+            "clusters": clusters, "filters": f.describe()}
+
+
+async def adopt(*, code: str, name: str, keywords: list[str], department: str | None):
+    """Add a cluster to the taxonomy as a topic whose keywords are its top terms."""
+    from models import Department, Topic
+    from services.errors import Conflict
+
+    if await Topic.filter(code=code).exists():
+        raise Conflict("主题编码已存在", code="topic_exists")
+    dept = None
+    if department:
+        dept = await Department.get_or_none(code=department)
+        if dept is None:
+            raise ValidationFailed.field("department", "没有这个部门", code="unknown_department")
+    last = await Topic.all().order_by("-sort_order").first()
+    return await Topic.create(code=code, name=name, keywords=keywords, department=dept,
+                              sort_order=(last.sort_order if last else 0) + 1)
+
+
+# ---------------------------------------------------------------- friction
+
+FRICTION_MEASURES = ("cases", "repeats", "overdue", "close_seconds", "close_count", *CLOSE_BUCKETS, *RATING_COLUMNS)
+
+
+async def audience(f: Filters) -> int:
+    """Enterprises the items are for. The catalogue has no audience rule per item, so
+    every registered enterprise within the region / industry / size filters counts."""
+    from models import Enterprise
+
+    return await Enterprise.filter(**{k: v for k, v in f.where(department=False).items()}).count()
+
+
+async def friction(rt: Runtime, f: Filters) -> dict:
+    rows = await _cached_query(rt, f.since, f.until, group_by=["service_item_id", "element", "kind"],
+                               measures=FRICTION_MEASURES, where=f.where())
+    n = await names()
+    per_item: dict[int, dict] = defaultdict(lambda: {"m": defaultdict(int), "el": defaultdict(int)})
+    for r in rows:
+        if not r["service_item_id"]:
+            continue
+        slot = per_item[r["service_item_id"]]
+        for m in FRICTION_MEASURES:
+            slot["m"][m] += r[m]
+        if r["element"]:
+            slot["el"][r["element"]] += (r["cases"] if r["kind"] == "complaint" else 0) + r["rating_1"] + r["rating_2"]
+    aud = await audience(f)
+    stats = [A.ItemStats(item_id=i, cases=s["m"]["cases"], repeats=s["m"]["repeats"], overdue=s["m"]["overdue"],
+                         close_seconds=s["m"]["close_seconds"], close_count=s["m"]["close_count"],
+                         rated=sum(s["m"][c] for c in RATING_COLUMNS), poor=s["m"]["rating_1"] + s["m"]["rating_2"],
+                         element_complaints=dict(s["el"]), audience=aud) for i, s in per_item.items()]
+    ranked = A.friction_index(stats)
+    for r in ranked:
+        item = n["item"].get(r["service_item_id"]) or {}
+        r["label"] = item.get("name", f"事项 {r['service_item_id']}")
+        r["department"] = n["department"].get(item.get("department_id"), "")
+        p50 = percentile([per_item[r["service_item_id"]]["m"][c] for c in CLOSE_BUCKETS], 0.5)
+        r["close_p50_hours"] = None if p50 is None else round(p50 / 3600, 2)
+    return {"audience": aud, "audience_note": AUDIENCE_NOTE, "components": list(A.FRICTION_COMPONENTS),
+            "method": "各分项在参与比较的事项间做最小-最大归一化（0 最好，1 最差），指数为各分项均值 × 100；"
+                      "驱动因素为归一化值不低于 0.5 的分项；少于 3 件的事项不参与排名",
+            "items": ranked, "filters": f.describe()}
+
+
+# ---------------------------------------------------------------- departments
+
+DEPT_MEASURES = ("cases", "answered", "answered_on_time", "overdue", *RATING_COLUMNS, "rectifications_opened",
+                 "rectifications_closed", "callbacks_due", "callbacks_done")
+
+
+async def departments(rt: Runtime, f: Filters) -> dict:
+    rows = await _cached_query(rt, f.since, f.until, group_by=["department_id"], measures=DEPT_MEASURES,
+                               where=f.where())
+    n = await names()
+    out = []
+    for r in rows:
+        if not r["department_id"]:
+            continue
+        perf = A.department_performance(r)
+        perf.update({"department_id": r["department_id"], "label": n["department"].get(r["department_id"], ""),
+                     "code": n["department_code"].get(r["department_id"], "")})
+        out.append(perf)
+    out.sort(key=lambda d: (-d["on_time_rate"], -d["cases"], d["department_id"]))
+    return {"departments": out, "filters": f.describe()}
+
+
+# ---------------------------------------------------------------- policy reach
+
+async def policy_reach(rt: Runtime, f: Filters) -> dict:
+    """Funnels by size class, by industry group, for all, and for the ten policies that
+    matched most. Policies are not tied to a handling department, so the department
+    filter does not apply here."""
+    from models import Policy
+    from services.insights.open_data import _industry_groups
+
+    measures = ("matched", "delivered", "read", "consented", "followups")
+    where = f.where(department=False)
+    by = {}
+    for dim in ("size_class", "industry_group", "policy_series_id"):
+        by[dim] = await _cached_query(rt, f.since, f.until, group_by=[dim], measures=measures, where=where,
+                                      table="policy")
+    total = A.reach_funnel(facts.totals(by["size_class"], measures))
+    sizes = {"micro": "微型", "small": "小型", "medium": "中型", "large": "大型"}
+    groups = _industry_groups()
+    top = sorted(by["policy_series_id"], key=lambda r: -r["matched"])[:10]
+    titles = {p["series_id"]: p["title"] for p in await Policy.filter(series_id__in=[r["policy_series_id"] for r in top])
+              .order_by("version").values("series_id", "title")}
+
+    def rows(dim: str, labels: dict) -> list[dict]:
+        return [{"key": str(r[dim]), "label": labels.get(r[dim], str(r[dim]) or "未知"), **A.reach_funnel(r)}
+                for r in by[dim]]
+
+    return {"total": total, "by_size_class": rows("size_class", sizes),
+            "by_industry_group": rows("industry_group", groups),
+            "by_policy": rows("policy_series_id", titles), "filters": f.describe(),
+            "note": "政策未对应承办部门，部门筛选不适用于政策触达"}
+
+
+# ---------------------------------------------------------------- bundles
+
+async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_days: int = 30) -> dict:
+    """Reads (enterprise, item, time) of cases naming an item in the period (at most
+    ``BUNDLE_LIMIT`` rows, newest first). A supervisor's department filter keeps the
+    sets that include one of the department's items — the other department is the point."""
+    from models import Consultation
+
+    lo, hi = bounds(f.since, f.until)
+    qs = Consultation.filter(accepted_at__gte=lo, accepted_at__lt=hi, service_item_id__isnull=False,
+                             merged_into_id=None)
+    for k in ("region_code", "industry_group", "size_class"):
+        if getattr(f, k):
+            qs = qs.filter(**{f"enterprise__{k}": getattr(f, k)})
+    raw = await qs.order_by("-accepted_at").limit(BUNDLE_LIMIT).values_list("enterprise_id", "service_item_id",
+                                                                            "accepted_at")
+    n = await names()
+    depts = {i: item["department_id"] for i, item in n["item"].items()}
+    found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=window_days,
+                                    min_enterprises=min_enterprises)
+    if f.department_id:
+        found = [b for b in found if any(depts[i] == f.department_id for i in b["items"])]
+    for b in found:
+        b["labels"] = [n["item"][i]["name"] for i in b["items"]]
+        b["department_names"] = [n["department"].get(depts[i], "") for i in b["items"]]
+    return {"enterprises": len({e for e, _, _ in raw}), "window_days": window_days,
+            "min_enterprises": min_enterprises, "bundles": found[:100], "filters": f.describe(),
+            "method": "同一企业 30 天内先后需要、且来自至少两个部门的 2–3 个事项；支持度 = 含该组合的企业 / 有事项咨询的企业，"
+                      "提升度 = 支持度 / 各事项支持度之积（>1 表示比随机更常一起出现）"}
+
+
+# ---------------------------------------------------------------- proposal evaluation
+
+EVAL_MEASURES = ("cases", "repeats", "overdue", "answered", "answered_on_time", *CLOSE_BUCKETS, *RATING_COLUMNS)
+
+
+async def window_metrics(items: Sequence[int], first: date, last: date) -> dict:
+    rows = await facts.query(first, last, group_by=["kind"], measures=EVAL_MEASURES,
+                             where={"service_item_id": list(items)})
+    m = facts.totals(rows, EVAL_MEASURES)
+    m["complaints"] = sum(r["cases"] for r in rows if r["kind"] == "complaint")
+    m["rated"] = sum(m[c] for c in RATING_COLUMNS)
+    m["poor"] = m["rating_1"] + m["rating_2"]
+    p50 = percentile([m[c] for c in CLOSE_BUCKETS], 0.5)
+    m["close_p50_hours"] = None if p50 is None else round(p50 / 3600, 2)
+    return m
+
+
+async def evaluate_proposal(items: Sequence[int], go_live: date | None, metrics: Sequence[str]) -> dict | None:
+    if not go_live or not items:
+        return None
+    windows = A.equal_windows(go_live, local_today())
+    if windows is None:
+        return None
+    (b0, b1), (a0, a1) = windows
+    before, after = await window_metrics(items, b0, b1), await window_metrics(items, a0, a1)
+    return {"before": {"since": b0, "until": b1}, "after": {"since": a0, "until": a1}, "days": (b1 - b0).days + 1,
+            "metrics": A.evaluate(before, after, metrics or list(A.METRICS)),
+            "tests": "件数：泊松率比检验（等长窗口，条件二项检验，双侧）；占比：两比例 z 检验（双侧）；"
+                     "时长：仅列变化不做检验；p < 0.05 视为超出随机波动"}

@@ -1,0 +1,232 @@
+"""The insights rollup: facts equal a plain grouping of the raw rows, a second run changes
+nothing, a re-run day replaces that day, and today's figures come from live rows — on
+both tiers (the SQL differs per dialect)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from models.insights import CASE_DIMENSIONS, CASE_MEASURES, CLOSE_BUCKETS, FIRST_ANSWER_BUCKETS, HIST_BOUNDS
+
+pytestmark = pytest.mark.usefixtures("catalogue")
+TZ = ZoneInfo("Asia/Shanghai")
+UTC = ZoneInfo("UTC")
+
+
+async def generate(*, days: int = 8, cases: int = 240, enterprises: int = 30, seed: int = 7) -> dict:
+    """Enterprises and cases spread over the last ``days`` days (today included), with
+    answers, closings, ratings, rectifications and call-backs at plausible offsets.
+    Timestamps are stored in mixed offsets (UTC and +08:00) on purpose: the rollup must
+    put each on its Shanghai day whatever the stored offset."""
+    from models import (CallbackTask, Consultation, Department, Enterprise, Rating, Rectification, ServiceItem,
+                        Topic)
+
+    rng = random.Random(seed)
+    depts = list(await Department.all().values_list("id", flat=True))
+    items = list(await ServiceItem.all().limit(6).values_list("id", "department_id"))
+    for code in ("tax", "social", "license"):
+        await Topic.get_or_create(code=code, defaults={"name": code, "keywords": []})
+    ents = []
+    for n in range(enterprises):
+        ents.append(await Enterprise.create(
+            credit_code=f"T{seed:03d}{n:014d}", name=f"测试企业{n}", industry_code="65",
+            industry_group=rng.choice(["I", "C", "F"]), region_code=rng.choice(["440305", "440306"]),
+            size_class=rng.choice(["micro", "small", "medium"]), size_rule_version="t"))
+    now = datetime.now(TZ)
+    start = datetime.combine(now.date() - timedelta(days=days - 1), datetime.min.time(), TZ)
+    span = (now - start).total_seconds()
+    made = []
+    for _ in range(cases):
+        at = start + timedelta(seconds=rng.uniform(0, span - 60))
+        item = rng.choice(items) if rng.random() < 0.6 else None
+        due = at + timedelta(days=rng.choice([1, 3, 5]))
+        first = at + timedelta(seconds=rng.choice([30, 200, 4000, 90000, 300000])) if rng.random() < 0.8 else None
+        first = first if first and first < now else None
+        closed = first + timedelta(hours=rng.uniform(1, 60)) if first and rng.random() < 0.6 else None
+        closed = closed if closed and closed < now else None
+        tz = rng.choice([TZ, UTC])
+        c = await Consultation.create(
+            enterprise_id=rng.choice(ents).id, channel=rng.choice(["miniprogram", "phone", "walk_in"]),
+            kind=rng.choice(["consultation", "consultation", "suggestion", "complaint"]), content="关于办理的问题 13800138000",
+            service_item_id=item[0] if item else None, element=rng.choice([None, "materials", "steps"]),
+            topic_code=rng.choice(["tax", "social", "license"]),
+            department_id=item[1] if item else rng.choice(depts + [None]),
+            accepted_at=at.astimezone(tz), working_days=3, due_at=due, remind_at=due, escalate_at=due,
+            overdue=due < now and rng.random() < 0.3, first_answered_at=first and first.astimezone(tz),
+            closed_at=closed, merged_into_id=None)
+        made.append(c)
+        if closed and rng.random() < 0.7:
+            r = await Rating.create(consultation=c, enterprise_id=c.enterprise_id, score=rng.randint(1, 5))
+            await Rating.filter(id=r.id).update(created_at=closed + timedelta(minutes=5))
+            if r.score <= 2:
+                x = await Rectification.create(consultation=c, department_id=c.department_id, score=r.score,
+                                               due_at=closed + timedelta(days=3))
+                done = closed + timedelta(hours=3) if closed + timedelta(hours=3) < now else None
+                await Rectification.filter(id=x.id).update(created_at=closed + timedelta(minutes=6),
+                                                           status="closed" if done else "open", closed_at=done)
+            b_done = closed + timedelta(hours=2) if rng.random() < 0.5 and closed + timedelta(hours=2) < now else None
+            await CallbackTask.create(consultation=c, department_id=c.department_id, due_at=closed + timedelta(days=1),
+                                      status="done" if b_done else "open", done_at=b_done)
+    for c in rng.sample(made, 10):  # duplicates merged into another case
+        await Consultation.filter(id=c.id).update(merged_into_id=made[0].id)
+    return {"start": start.date(), "today": now.date()}
+
+
+def _day(at: datetime | None) -> date | None:
+    return at.astimezone(TZ).date() if at else None
+
+
+def _bucket(seconds: float) -> int:
+    return next((i for i, b in enumerate(HIST_BOUNDS) if seconds < b), len(HIST_BOUNDS))
+
+
+async def expected_by_day_topic() -> dict[tuple[date, str], Counter]:
+    """The plain grouping over raw rows, in Python: (day, topic) → measures."""
+    from models import CallbackTask, Consultation, Rating, Rectification
+
+    cases = {c.id: c for c in await Consultation.all()}
+    out: dict[tuple[date, str], Counter] = defaultdict(Counter)
+    ents: dict[tuple[date, str], set] = defaultdict(set)
+    for c in cases.values():
+        key = (_day(c.accepted_at), c.topic_code)
+        out[key]["cases"] += 1
+        ents[key].add(c.enterprise_id)
+        out[key]["merged"] += c.merged_into_id is not None
+        same = [p for p in cases.values() if p.enterprise_id == c.enterprise_id and p.id != c.id
+                and c.accepted_at - timedelta(days=30) <= p.accepted_at <= c.accepted_at
+                and (p.service_item_id == c.service_item_id if c.service_item_id
+                     else p.service_item_id is None and p.topic_code == c.topic_code)]
+        out[key]["repeats"] += bool(same)
+        if c.first_answered_at:
+            k = (_day(c.first_answered_at), c.topic_code)
+            secs = round((c.first_answered_at - c.accepted_at).total_seconds())
+            out[k]["answered"] += 1
+            out[k]["answered_on_time"] += c.first_answered_at <= c.due_at
+            out[k]["first_answer_seconds"] += secs
+            out[k][FIRST_ANSWER_BUCKETS[_bucket(secs)]] += 1
+        if c.closed_at:
+            k = (_day(c.closed_at), c.topic_code)
+            out[k]["close_count"] += 1
+            out[k][CLOSE_BUCKETS[_bucket(round((c.closed_at - c.accepted_at).total_seconds()))]] += 1
+        if c.overdue:
+            out[(_day(c.due_at), c.topic_code)]["overdue"] += 1
+    for r in await Rating.all():
+        out[(_day(r.created_at), cases[r.consultation_id].topic_code)][f"rating_{r.score}"] += 1
+    for x in await Rectification.all():
+        out[(_day(x.created_at), cases[x.consultation_id].topic_code)]["rectifications_opened"] += 1
+        if x.status == "closed":
+            out[(_day(x.closed_at), cases[x.consultation_id].topic_code)]["rectifications_closed"] += 1
+    for b in await CallbackTask.all():
+        out[(_day(b.due_at), cases[b.consultation_id].topic_code)]["callbacks_due"] += 1
+        if b.status == "done":
+            out[(_day(b.done_at), cases[b.consultation_id].topic_code)]["callbacks_done"] += 1
+    for key, s in ents.items():
+        out[key]["enterprises_distinct"] = len(s)
+    return out
+
+
+CHECKED = ("cases", "merged", "repeats", "answered", "answered_on_time", "first_answer_seconds", "close_count",
+           "overdue", "rating_1", "rating_2", "rating_5", "rectifications_opened", "rectifications_closed",
+           "callbacks_due", "callbacks_done", *FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS)
+
+
+async def _fact_rows() -> list[tuple]:
+    from models.insights import CaseFact
+
+    return sorted(await CaseFact.all().values_list(*CASE_DIMENSIONS, *CASE_MEASURES))
+
+
+async def test_facts_equal_a_grouping_of_raw_rows_and_a_second_run_changes_nothing(client):
+    from services.insights import facts
+    from services.insights.rollup import rollup
+
+    span = await generate()
+    first = await rollup(span["start"] - timedelta(days=1), span["today"] + timedelta(days=10))
+    assert first["case_rows"] > 0
+    once = await _fact_rows()
+    await rollup(span["start"] - timedelta(days=1), span["today"] + timedelta(days=10))
+    assert await _fact_rows() == once  # idempotent: twice = once
+
+    expected = await expected_by_day_topic()
+    until = span["today"] + timedelta(days=10)
+    rows = await facts.query(span["start"] - timedelta(days=1), until, group_by=["day", "topic_code"],
+                             today=until + timedelta(days=1))  # everything from the fact table
+    got = {(r["day"], r["topic_code"]): r for r in rows}
+    assert set(got) == {k for k, v in expected.items() if any(v.values())}
+    for key, exp in expected.items():
+        for m in CHECKED:
+            assert got[key][m] == exp[m], (key, m)
+    assert sum(r["cases"] for r in rows) == sum(e["cases"] for e in expected.values()) == 240
+
+
+async def test_distinct_enterprises_per_cell_matches_raw_rows(client):
+    from models import Consultation, Enterprise
+    from models.insights import CaseFact
+    from services.insights.rollup import rollup
+
+    span = await generate(seed=11)
+    await rollup(span["start"], span["today"])
+    ents = {e.id: e for e in await Enterprise.all()}
+    cells: dict[tuple, set] = defaultdict(set)
+    for c in await Consultation.all():
+        e = ents[c.enterprise_id]
+        cells[(_day(c.accepted_at), c.topic_code, c.service_item_id or 0, c.element or "", c.department_id or 0,
+               c.channel, e.industry_group, e.size_class, e.region_code, c.kind)].add(c.enterprise_id)
+    facts = {tuple(r[:10]): r[10] for r in await CaseFact.filter(cases__gt=0).values_list(*CASE_DIMENSIONS, "enterprises")}
+    assert facts == {k: len(v) for k, v in cells.items()}
+
+
+async def test_re_running_a_changed_day_replaces_it(client):
+    from models import Consultation
+    from services.insights import facts
+    from services.insights.rollup import rollup
+
+    span = await generate(seed=3)
+    day = span["today"] - timedelta(days=2)
+    await rollup(span["start"], span["today"])
+    before = await _fact_rows()
+    lo = datetime.combine(day, datetime.min.time(), TZ)
+    moved = await Consultation.filter(accepted_at__gte=lo, accepted_at__lt=lo + timedelta(days=1)).first()
+    await Consultation.filter(id=moved.id).update(topic_code="license" if moved.topic_code != "license" else "tax")
+    await rollup(day, day)
+    after = await _fact_rows()
+    assert after != before
+    # only that day's rows changed, and they now equal the raw grouping again
+    assert [r for r in after if r[0] != day] == [r for r in before if r[0] != day]
+    expected = await expected_by_day_topic()
+    rows = await facts.query(day, day, group_by=["topic_code"], today=span["today"] + timedelta(days=1))
+    assert {r["topic_code"]: r["cases"] for r in rows if r["cases"]} == \
+        {t: v["cases"] for (d, t), v in expected.items() if d == day and v["cases"]}
+
+
+async def test_today_comes_from_live_rows(client):
+    from models import Consultation
+    from services.insights import facts
+    from services.insights.rollup import rollup
+
+    span = await generate(seed=5, days=3, cases=60)
+    today = span["today"]
+    await rollup(span["start"], today - timedelta(days=1))  # the facts stop at yesterday
+    expected = await expected_by_day_topic()
+    rows = await facts.query(span["start"], today, group_by=["day"], measures=["cases", "answered"])
+    by_day = {r["day"]: r for r in rows}
+    for d in (span["start"], today):
+        assert by_day[d]["cases"] == sum(v["cases"] for (k, _), v in expected.items() if k == d)
+        assert by_day[d]["answered"] == sum(v["answered"] for (k, _), v in expected.items() if k == d)
+    # a case accepted just now counts at once, without a rollup
+    c = await Consultation.filter().first()
+    now = datetime.now(TZ)
+    await Consultation.create(enterprise_id=c.enterprise_id, channel="phone", kind="consultation", content="x",
+                              topic_code="tax", accepted_at=now, working_days=1, due_at=now, remind_at=now,
+                              escalate_at=now)
+    rows = await facts.query(today, today, group_by=["day"], measures=["cases"])
+    assert rows[0]["cases"] == by_day[today]["cases"] + 1
+    # and today's fact rows, if the scheduled job wrote them, are not counted twice
+    await rollup(today, today)
+    rows = await facts.query(today, today, group_by=["day"], measures=["cases"])
+    assert rows[0]["cases"] == by_day[today]["cases"] + 1
