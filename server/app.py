@@ -51,12 +51,16 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     await redis.aclose()
 
 
+#: How long an API process reuses the access token it last read from Redis.
+API_TOKEN_CACHE_SECONDS = 2.0
+
+
 def make_gateway(settings: Settings, rt: Runtime, *,
                  token_cache_seconds: float = 0.0) -> tuple[WeChatGateway, aiohttp.ClientSession]:
     """The gateway and the HTTP session it owns (close the session on shutdown).
 
-    ``token_cache_seconds``: worker processes hold the access token briefly in memory
-    instead of reading Redis for every message (see WeChatGateway)."""
+    ``token_cache_seconds``: worker and API processes hold the access token briefly in
+    memory instead of reading Redis for every message or content check (see WeChatGateway)."""
     s = settings
     # Enough connections for the delivery worker's concurrent sends plus API traffic.
     limit = max(100, s.delivery_concurrency + 20)
@@ -70,7 +74,10 @@ def make_gateway(settings: Settings, rt: Runtime, *,
 
 async def _wechat(app: web.Application) -> AsyncIterator[None]:
     rt = app[RUNTIME]
-    rt.gateway, http = make_gateway(app[SETTINGS], rt)
+    # Every consultation intake calls msgSecCheck: without the in-process copy each one
+    # would read the token from Redis first (python -m bench intake). A token refreshed
+    # elsewhere meanwhile answers 40001/42001, which drops the copy and re-reads Redis.
+    rt.gateway, http = make_gateway(app[SETTINGS], rt, token_cache_seconds=API_TOKEN_CACHE_SECONDS)
     yield
     await http.close()
 

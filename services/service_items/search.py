@@ -41,6 +41,11 @@ class SearchIndex:
     lengths: dict[int, float] = field(default_factory=dict)
     docs: dict[int, Doc] = field(default_factory=dict)
     avg_len: float = 1.0
+    #: term → (idf, [(doc id, BM25 tf part)]), filled on first use. The index never changes
+    #: after :meth:`build` (a new catalogue is a new index), so both parts are fixed per
+    #: term; every consultation intake scores its whole text (python -m bench intake).
+    _terms: dict[str, tuple[float, list[tuple[int, float]]]] = field(default_factory=dict, repr=False)
+    _names: dict[int, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, docs: Iterable[Doc], tokenize: Callable[[str], list[str]],
@@ -79,30 +84,52 @@ class SearchIndex:
             return [d.id for d in sorted(allowed, key=lambda d: d.order)]
         return [doc_id for doc_id, _ in self.scored(query_weights, raw_query, {d.id for d in allowed})]
 
-    def scored(self, query_weights: dict[str, float], raw_query: str,
-               allowed_ids: set[int] | None = None) -> list[tuple[int, float]]:
-        """(id, BM25 score) of matching items, best first — the classifier of consultations
-        needs the score to tell a real match from a weak one."""
-        if allowed_ids is None:
-            allowed_ids = set(self.docs)
+    def _term(self, term: str) -> tuple[float, list[tuple[int, float]]] | None:
+        """The idf and per-document tf parts of a term, computed as :meth:`scored` always
+        did (same expressions, same order), so scores stay bit-for-bit identical."""
+        held = self._terms.get(term)
+        if held is None:
+            posting = self.postings.get(term)
+            if not posting:
+                return None
+            held = self._terms[term] = (self._idf(term), [
+                (doc_id, tf * (K1 + 1) / (tf + K1 * (1 - B + B * self.lengths[doc_id] / self.avg_len)))
+                for doc_id, tf in posting.items()])
+        return held
+
+    def _accumulate(self, query_weights: dict[str, float], raw_query: str,
+                    allowed_ids: set[int] | None) -> dict[int, float]:
         scores: dict[int, float] = defaultdict(float)
         terms = dict(query_weights)
         for bg in self.bigrams(raw_query):
             terms["\x00" + bg] = max(terms.get("\x00" + bg, 0.0), BIGRAM_WEIGHT)
         for term, qw in terms.items():
-            posting = self.postings.get(term)
-            if not posting:
+            held = self._term(term)
+            if held is None:
                 continue
-            idf = self._idf(term)
-            for doc_id, tf in posting.items():
-                if doc_id not in allowed_ids:
-                    continue
-                norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * self.lengths[doc_id] / self.avg_len))
-                scores[doc_id] += qw * idf * norm
+            idf, parts = held
+            for doc_id, norm in parts:
+                if allowed_ids is None or doc_id in allowed_ids:
+                    scores[doc_id] += qw * idf * norm
         needle = raw_query.strip().lower()
         if needle:
+            if not self._names:
+                self._names.update((i, d.fields.get("name", "").lower()) for i, d in self.docs.items())
             for doc_id in list(scores):
-                if needle in self.docs[doc_id].fields.get("name", "").lower():
+                if needle in self._names[doc_id]:
                     scores[doc_id] *= 1.5
+        return scores
+
+    def scored(self, query_weights: dict[str, float], raw_query: str,
+               allowed_ids: set[int] | None = None) -> list[tuple[int, float]]:
+        """(id, BM25 score) of matching items, best first — the classifier of consultations
+        needs the score to tell a real match from a weak one."""
+        scores = self._accumulate(query_weights, raw_query, allowed_ids)
         # Bigram-only matches are weak evidence: keep them only when nothing better matched.
         return sorted(scores.items(), key=lambda kv: (-kv[1], self.docs[kv[0]].order))
+
+    def best(self, query_weights: dict[str, float], raw_query: str) -> tuple[int, float] | None:
+        """``scored(...)[0]`` (or None) without sorting every match: the classifier only
+        looks at the top item. ``min`` keeps the first of equal keys, as the stable sort does."""
+        scores = self._accumulate(query_weights, raw_query, None)
+        return min(scores.items(), key=lambda kv: (-kv[1], self.docs[kv[0]].order)) if scores else None

@@ -321,7 +321,7 @@ ROLE_VIEWS = [
     # username, role label, menu, can edit items, can export
     ("sysadmin", "系统管理员", ["首页", "事项管理", "账号管理"], True, True),
     ("secadmin", "安全管理员", ["首页", "账号管理"], False, False),
-    ("policy", "政策专员", ["首页", "事项管理", "惠企政策"], False, True),
+    ("policy", "政策专员", ["首页", "事项管理", "惠企政策", "需求洞察", "流程再造"], False, True),
     ("consultant", "咨询员", ["首页", "工作台", "事项管理", "惠企政策"], False, False),
 ]
 

@@ -11,6 +11,7 @@ import random
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from services.enterprises.credit_code import check_character
 from services.seed import DEMO_PASSWORD as STAFF_PASSWORD  # so login_as() works for new staff too
@@ -114,7 +115,8 @@ def test_consultant_answers_a_case_end_to_end(page, api, login_as, artifacts):
     page.get_by_test_id("case-back").click()
     row = case_row(page, case["id"])
     row.wait_for()
-    assert row.get_by_test_id("case-row-status").inner_text() == "已答复"
+    # the list reloads on return; wait for the fresh row rather than read the old one
+    expect(row.get_by_test_id("case-row-status")).to_have_text("已答复")
     assert row.get_by_test_id("case-row-time").inner_text() == "期限内已处理"
 
 
