@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from services.consultations.service import clock
 from tests.conftest import auth
 
 
-async def test_a_question_that_matches_nothing_is_kept_unrouted_with_the_default_deadline(api, catalogue, settings):
-    token, _ = await api.owner("unrouted-owner")
-    resp = await api.client.post("/api/v1/consultations", json={"content": "00000"}, headers=auth(token))
+@pytest.mark.parametrize("content", ["00000", "     。。。。。", "？？？？？？"])
+async def test_a_question_that_matches_nothing_is_kept_unrouted_with_the_default_deadline(api, catalogue, settings,
+                                                                                          content):
+    token, _ = await api.owner(f"unrouted-{len(content)}-{ord(content[-1])}")
+    resp = await api.client.post("/api/v1/consultations", json={"content": content}, headers=auth(token))
     case = await resp.json()
     assert resp.status == 201, case
-    assert case["content"] == "00000" and case["status"] == "new"
+    assert case["content"] == content.strip() and case["status"] == "new"
     assert case["department"] is None and case["service_item"] is None and case["topic"] is None
     # The default deadline of a consultation, counted from the intake.
     accepted = datetime.fromisoformat(case["accepted_at"])
