@@ -4,10 +4,8 @@ duplicates and who may see what — through the HTTP API, on both tiers."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -15,18 +13,7 @@ from tests.conftest import auth
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
-TOPICS = Path(__file__).resolve().parents[2] / "services" / "consultations" / "data" / "topics.json"
 TAX_QUESTION = "我们是小规模纳税人，增值税发票怎么申报？需要准备什么材料？"
-
-
-@pytest.fixture
-async def topics(catalogue):
-    from models import Department, Topic
-
-    depts = dict(await Department.all().values_list("code", "id"))
-    for n, t in enumerate(json.loads(TOPICS.read_text(encoding="utf-8"))["topics"]):
-        await Topic.create(code=t["code"], name=t["name"], keywords=t["keywords"], sort_order=n,
-                           department_id=depts.get(t["department"]) if t["department"] else None)
 
 
 async def _ask(api, token: str, content: str = TAX_QUESTION, *, key: str | None = None, **body) -> tuple[int, dict]:

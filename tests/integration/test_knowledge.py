@@ -3,28 +3,14 @@ de-identification and content safety — through the HTTP API, on both tiers."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import auth
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
-TOPICS = Path(__file__).resolve().parents[2] / "services" / "consultations" / "data" / "topics.json"
 TAX_QUESTION = "我们是小规模纳税人，增值税发票怎么申报？需要准备什么材料？"
 FIRM = "深圳市南山区云帆信息技术有限公司"
-
-
-@pytest.fixture
-async def topics(catalogue):
-    from models import Department, Topic
-
-    depts = dict(await Department.all().values_list("code", "id"))
-    for n, t in enumerate(json.loads(TOPICS.read_text(encoding="utf-8"))["topics"]):
-        await Topic.create(code=t["code"], name=t["name"], keywords=t["keywords"], sort_order=n,
-                           department_id=depts.get(t["department"]) if t["department"] else None)
 
 
 async def _call(api, method: str, token: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:

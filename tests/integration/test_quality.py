@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.conftest import auth
-from tests.integration.test_consultations import _ask, _get, _post, topics  # noqa: F401  (fixture)
+from tests.integration.test_consultations import _ask, _get, _post
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 

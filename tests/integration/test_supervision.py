@@ -13,7 +13,7 @@ import pytest
 from services.consultations import service, supervision
 from services.consultations.deadlines import due_after
 from tests.conftest import auth
-from tests.integration.test_consultations import TAX_QUESTION, topics  # noqa: F401  (fixture)
+from tests.integration.test_consultations import TAX_QUESTION
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 MINUTE = timedelta(minutes=1)
