@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from services.transitions import IllegalTransition, TransitionTable  # noqa: F401  (re-exported)
+
 STATUSES: Final = ("new", "assigned", "answered", "awaiting_enterprise", "resolved", "closed",
                    "reopened", "merged", "withdrawn")
 STATUS_LABELS: Final = {"new": "待派单", "assigned": "办理中", "answered": "已答复",
@@ -87,24 +89,9 @@ _HINTS: Final[dict[tuple[str, str], str]] = {
 }
 
 
-class IllegalTransition(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def next_status(status: str, action: str) -> str:
-    """The status after ``action``, or :class:`IllegalTransition` with a Chinese message."""
-    target = TRANSITIONS.get((status, action))
-    if target is not None:
-        return target
-    label = STATUS_LABELS.get(status, status)
-    hint = _HINTS.get((status, action))
-    if hint:
-        raise IllegalTransition(f"该事项当前状态为“{label}”，{hint}")
-    if status in FINAL_STATUSES:
-        raise IllegalTransition(f"该事项{label}，不能再{ACTION_LABELS.get(action, action)}")
-    raise IllegalTransition(f"该事项当前状态为“{label}”，不能{ACTION_LABELS.get(action, action)}")
+TABLE: Final = TransitionTable(noun="该事项", transitions=TRANSITIONS, status_labels=STATUS_LABELS,
+                               action_labels=ACTION_LABELS, hints=_HINTS, final=FINAL_STATUSES)
+next_status = TABLE.next_status
 
 
 def allowed_actions(status: str, actor: str) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Final
 
 from services.policies.schemas import STATUS_LABELS
+from services.transitions import IllegalTransition, TransitionTable  # noqa: F401  (re-exported)
 
 TRANSITIONS: Final[dict[tuple[str, str], str]] = {
     ("draft", "submit"): "in_review",
@@ -35,25 +36,11 @@ _HINTS: Final[dict[tuple[str, str], str]] = {
 }
 
 
-class IllegalTransition(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def next_status(status: str, action: str) -> str:
-    """The status after ``action``, or :class:`IllegalTransition` with a Chinese message."""
-    target = TRANSITIONS.get((status, action))
-    if target is not None:
-        return target
-    hint = _HINTS.get((status, action))
-    label = STATUS_LABELS.get(status, status)
-    if hint:
-        raise IllegalTransition(f"该政策版本当前状态为“{label}”，{hint}")
-    if status in ("withdrawn", "expired", "superseded"):
-        raise IllegalTransition(f"该政策版本已{label.removeprefix('已')}，不能{ACTION_LABELS.get(action, action)}；"
-                                f"如需重新发布请创建新版本")
-    raise IllegalTransition(f"该政策版本当前状态为“{label}”，不能{ACTION_LABELS.get(action, action)}")
+TABLE: Final = TransitionTable(
+    noun="该政策版本", transitions=TRANSITIONS, status_labels=STATUS_LABELS, action_labels=ACTION_LABELS,
+    hints=_HINTS, final=frozenset({"withdrawn", "expired", "superseded"}),
+    final_message="{noun}已{bare}，不能{action}；如需重新发布请创建新版本")
+next_status = TABLE.next_status
 
 
 def can_edit(status: str) -> None:
