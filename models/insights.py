@@ -33,6 +33,14 @@ CASE_MEASURES = ("cases", "enterprises", "merged", "repeats", "answered", "answe
                  "first_answer_seconds", "first_answer_count", "close_seconds", "close_count",
                  *FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS, *RATING_COLUMNS,
                  "rectifications_opened", "rectifications_closed", "callbacks_due", "callbacks_done")
+# The weekly summary the trends read: cases per ISO week (its Monday) × topic × item ×
+# department × enterprise mix. ``ALL`` in the three enterprise columns marks the rows
+# summed over every industry group, size class and county (see ``CaseWeek``).
+WEEK_DIMENSIONS = ("week", "topic_code", "service_item_id", "department_id", "industry_group", "size_class",
+                   "region_code")
+WEEK_ENTERPRISE_DIMENSIONS = ("industry_group", "size_class", "region_code")
+WEEK_MEASURES = ("cases",)
+ALL = "*"
 POLICY_DIMENSIONS = ("day", "policy_series_id", "size_class", "industry_group", "region_code")
 POLICY_MEASURES = ("matched", "delivered", "read", "consented", "followups")
 
@@ -96,6 +104,34 @@ class CaseFact(Model):
         table = "insight_case_fact"
         unique_together = (CASE_DIMENSIONS,)
         indexes = (("day", "topic_code"), ("day", "department_id"), ("day", "service_item_id"))
+
+
+class CaseWeek(Model):
+    """Cases per week (Monday) × topic × item × department × industry group × size class ×
+    county, summed from ``CaseFact`` by the same rollup for every week it touches.
+
+    Daily facts of a year of a million cases are finer than the raw table (each measure
+    sits on its own event day, and a day has few cases per cell), so a year of weekly
+    trends read from them costs as much as grouping the raw rows. This table keeps only
+    what the trends need (cases, by the dimensions they group and filter on) and carries
+    each week twice: once per enterprise mix, and once with ``ALL`` in the three
+    enterprise columns — the unfiltered dashboard reads only those few rows."""
+
+    id = fields.BigIntField(primary_key=True)
+    week = fields.DateField()
+    topic_code = fields.CharField(max_length=32, default="")
+    service_item_id = fields.IntField(default=0)
+    department_id = fields.IntField(default=0)
+    industry_group = fields.CharField(max_length=32, default="")
+    size_class = fields.CharField(max_length=8, default="")
+    region_code = fields.CharField(max_length=6, default="")
+    cases = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_case_week"
+        # enterprise columns first: "all enterprises" (ALL) or one county is a range of this index
+        unique_together = (("region_code", "industry_group", "size_class", "week", "topic_code", "service_item_id",
+                            "department_id"),)
 
 
 class PolicyFact(Model):

@@ -1,6 +1,7 @@
 """Reading the fact tables: days before today from the rolled-up facts, today from the
 live rows (the rollup's own SELECT restricted to today), so a dashboard never waits for
-the next scheduled run and never counts today twice.
+the next scheduled run and never counts today twice. Whole weeks of cases come from the
+weekly summary where the read allows it (see ``query``).
 
 ``enterprises`` is distinct per (day, cell): summing it over days or cells gives an
 upper bound, not a distinct count — for that, count over raw rows (open data does).
@@ -14,16 +15,12 @@ from typing import Any
 
 from tortoise import connections
 
-from models.insights import CASE_DIMENSIONS, CASE_MEASURES, POLICY_DIMENSIONS, POLICY_MEASURES
+from models.insights import (ALL, CASE_DIMENSIONS, CASE_MEASURES, POLICY_DIMENSIONS, POLICY_MEASURES,
+                             WEEK_DIMENSIONS, WEEK_ENTERPRISE_DIMENSIONS, WEEK_MEASURES)
 from services.insights import rollup as r
 
 TABLES = {"case": ("insight_case_fact", CASE_DIMENSIONS, CASE_MEASURES, r.case_select),
           "policy": ("insight_policy_fact", POLICY_DIMENSIONS, POLICY_MEASURES, r.policy_select)}
-
-
-def _week(d: r.Dialect) -> str:
-    """Monday of the fact's ISO week, as a date."""
-    return "CAST(date_trunc('week', day) AS date)" if d.pg else "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')"
 
 
 def _month(d: r.Dialect) -> str:
@@ -46,44 +43,63 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     """Sum ``measures`` over ``since`` … ``until`` (local days, inclusive) grouped by
     ``group_by`` — dimension names of the table plus ``week`` (its Monday) and ``month``.
     ``where``: dimension → value, or a list/tuple/set of values. Rows come back as dicts,
-    ordered by the grouping columns."""
-    name, dims, all_measures, select = TABLES[table]
+    ordered by the grouping columns.
+
+    Each part reads only the columns the query names. A cases-only read that groups and
+    filters by week-level dimensions (the trends) takes the whole weeks of the period
+    from the weekly summary and only the partial weeks at its ends from the daily facts;
+    such reads leave out cells with no cases, whichever table they come from."""
+    name, dims, all_measures, _ = TABLES[table]
     measures = tuple(measures or all_measures)
     for m in measures:
         if m not in all_measures:
             raise ValueError(f"unknown measure {m}")
     d = r.dialect()
-    derived = {"week": _week(d), "month": _month(d)}
-    for g in (*group_by, *(where or {})):
+    derived = {"week": d.week("day"), "month": _month(d)}
+    where = dict(where or {})
+    needed = list(dict.fromkeys((*group_by, *where)))
+    for g in needed:
         if g not in dims and g not in derived:
             raise ValueError(f"unknown dimension {g}")
+    if any(isinstance(v, (list, tuple, set, frozenset)) and not v for v in where.values()):
+        return []
     today = today or r.today()
-    cols = ", ".join(dims + all_measures)
-    parts = []
+    weekly = table == "case" and set(measures) <= set(WEEK_MEASURES) and set(needed) <= set(WEEK_DIMENSIONS)
+    p = _Params(d)
+
+    def part(source: str, conds: list[str], exprs: Mapping[str, str]) -> str:
+        for dim, value in where.items():
+            expr = exprs.get(dim, dim)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                conds.append(f"{expr} IN ({', '.join(p(v) for v in value)})")
+            else:
+                conds.append(f"{expr} = {p(value)}")
+        cols = [f"{exprs.get(c, c)} AS {c}" for c in needed] + list(measures)
+        return f"SELECT {', '.join(cols)} FROM {source} WHERE {' AND '.join(conds)}"
+
+    nonzero = ["cases > 0"] if weekly else []
+    parts, days = [], []
     past_until = min(until, today - timedelta(days=1))
     if since <= past_until:
-        parts.append(f"SELECT {cols} FROM {name} WHERE day >= {d.date(since)} AND day <= {d.date(past_until)}")
+        days = [(since, past_until)]
+        first, last = r.monday(since + timedelta(days=6)), r.monday(past_until + timedelta(days=1)) - timedelta(days=7)
+        if weekly and first <= last:  # whole weeks first … last + 6 from the summary
+            mix = (f"region_code <> '{ALL}'" if set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS)
+                   else " AND ".join(f"{c} = '{ALL}'" for c in WEEK_ENTERPRISE_DIMENSIONS))
+            parts.append(part("insight_case_week", [mix, f"week >= {d.date(first)}", f"week <= {d.date(last)}"], {}))
+            days = [(a, b) for a, b in ((since, first - timedelta(days=1)), (last + timedelta(days=7), past_until))
+                    if a <= b]
+    for a, b in days:
+        parts.append(part(name, [f"day >= {d.date(a)}", f"day <= {d.date(b)}", *nonzero], derived))
     if since <= today <= until:
         lo, hi = r.bounds(today, today)
-        parts.append(f"SELECT {cols} FROM ({select(d, lo, hi)}) live")
+        live = r.case_select(d, lo, hi, measures) if table == "case" else r.policy_select(d, lo, hi)
+        parts.append(part(f"({live}) live", ["1 = 1"], derived))
     if not parts:
         return []
-    p = _Params(d)
-    conds = []
-    for dim, value in (where or {}).items():
-        expr = derived.get(dim, dim)
-        if isinstance(value, (list, tuple, set, frozenset)):
-            if not value:
-                return []
-            conds.append(f"{expr} IN ({', '.join(p(v) for v in value)})")
-        else:
-            conds.append(f"{expr} = {p(value)}")
-    keys = [f"{derived.get(g, g)} AS {g}" for g in group_by]
-    sql = (f"SELECT {', '.join(keys + [f'SUM({m}) AS {m}' for m in measures])} "
+    sql = (f"SELECT {', '.join([*group_by, *(f'SUM({m}) AS {m}' for m in measures)])} "
            f"FROM ({' UNION ALL '.join(parts)}) f"
-           + (f" WHERE {' AND '.join(conds)}" if conds else "")
-           + (f" GROUP BY {', '.join(derived.get(g, g) for g in group_by)} ORDER BY {', '.join(derived.get(g, g) for g in group_by)}"
-              if group_by else ""))
+           + (f" GROUP BY {', '.join(group_by)} ORDER BY {', '.join(group_by)}" if group_by else ""))
     _, rows = await connections.get("default").execute_query(sql, p.values)
     out = []
     for row in rows:

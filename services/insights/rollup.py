@@ -16,11 +16,15 @@ Known approximation: a measure sits on the day of its event, so a rating changed
 than 3 days after it was first given is seen at the next rebuild of its day.
 
 The same SELECT, restricted to today, is the "live" part of ``facts.query``.
+
+The weekly summary (``insight_case_week``) is rebuilt in the same transaction for every
+week the range touches, whole, from the daily facts (one more ``INSERT … SELECT``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timedelta
 from zoneinfo import ZoneInfo
@@ -28,8 +32,9 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models.insights import (CASE_DIMENSIONS, CASE_MEASURES, CLOSE_BUCKETS, FIRST_ANSWER_BUCKETS, HIST_BOUNDS,
-                             POLICY_DIMENSIONS, POLICY_MEASURES, RATING_COLUMNS)
+from models.insights import (ALL, CASE_DIMENSIONS, CASE_MEASURES, CLOSE_BUCKETS, FIRST_ANSWER_BUCKETS, HIST_BOUNDS,
+                             POLICY_DIMENSIONS, POLICY_MEASURES, RATING_COLUMNS, WEEK_DIMENSIONS,
+                             WEEK_ENTERPRISE_DIMENSIONS)
 
 TZ = ZoneInfo("Asia/Shanghai")
 REPEAT_WINDOW_DAYS = 30
@@ -70,6 +75,12 @@ class Dialect:
     def jd(self, col: str) -> str:
         return col if self.pg else f"julianday({col})"
 
+    def week(self, col: str) -> str:
+        """Monday of the ISO week of a date column, as a date."""
+        if self.pg:
+            return f"CAST(date_trunc('week', {col}) AS date)"
+        return f"date({col}, '-' || ((CAST(strftime('%w', {col}) AS INTEGER) + 6) % 7) || ' days')"
+
 
 def dialect() -> Dialect:
     return Dialect(connections.get("default").capabilities.dialect == "postgres")
@@ -106,8 +117,13 @@ def _event(d: Dialect, day_col: str, source: str, where: str, **values: str) -> 
             f"FROM {source} JOIN enterprise e ON e.id = c.enterprise_id WHERE {where}")
 
 
-def case_select(d: Dialect, lo: datetime, hi: datetime) -> str:
-    """Fact-shaped rows (``CASE_DIMENSIONS`` + ``CASE_MEASURES``) for events in [lo, hi)."""
+def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] | None = None) -> str:
+    """Fact-shaped rows (``CASE_DIMENSIONS`` + ``CASE_MEASURES``) for events in [lo, hi).
+
+    ``measures`` narrows the rows to those measures and leaves out the events that feed
+    none of them: today's live part of a cases-only read is then one index range over
+    today's intakes, not nine event scans and a repeat probe per case."""
+    wanted = set(measures or CASE_MEASURES)
     same_need = ("(CASE WHEN c.service_item_id IS NOT NULL THEN p.service_item_id = c.service_item_id "
                  "ELSE p.service_item_id IS NULL AND p.topic_code = c.topic_code END)")
     repeat = (f"CASE WHEN EXISTS (SELECT 1 FROM consultation p WHERE p.enterprise_id = c.enterprise_id "
@@ -117,7 +133,7 @@ def case_select(d: Dialect, lo: datetime, hi: datetime) -> str:
     events = [
         _event(d, "c.accepted_at", "consultation c", d.in_range("c.accepted_at", lo, hi),
                ent="c.enterprise_id", cases="1", merged="CASE WHEN c.merged_into_id IS NULL THEN 0 ELSE 1 END",
-               repeats=repeat),
+               repeats=repeat if "repeats" in wanted else "0"),
         _event(d, "c.first_answered_at", "consultation c", d.in_range("c.first_answered_at", lo, hi),
                answered="1", on_time=f"CASE WHEN {d.jd('c.first_answered_at')} <= {d.jd('c.due_at')} THEN 1 ELSE 0 END",
                fa_s=d.seconds("c.accepted_at", "c.first_answered_at")),
@@ -135,7 +151,7 @@ def case_select(d: Dialect, lo: datetime, hi: datetime) -> str:
         _event(d, "b.done_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
                f"b.status = 'done' AND {d.in_range('b.done_at', lo, hi)}", cb_done="1"),
     ]
-    measures = {
+    sums = {
         "cases": "SUM(cases)", "enterprises": "COUNT(DISTINCT ent)", "merged": "SUM(merged)",
         "repeats": "SUM(repeats)", "answered": "SUM(answered)", "answered_on_time": "SUM(on_time)",
         "overdue": "SUM(overdue)", "first_answer_seconds": "COALESCE(SUM(fa_s), 0)",
@@ -146,10 +162,34 @@ def case_select(d: Dialect, lo: datetime, hi: datetime) -> str:
         "rectifications_opened": "SUM(rect_open)", "rectifications_closed": "SUM(rect_closed)",
         "callbacks_due": "SUM(cb_due)", "callbacks_done": "SUM(cb_done)",
     }
-    assert tuple(measures) == CASE_MEASURES
+    assert tuple(sums) == CASE_MEASURES
+    # which measures each event (in the order of ``events``) feeds
+    feeds = [("cases", "enterprises", "merged", "repeats"),
+             ("answered", "answered_on_time", "first_answer_seconds", "first_answer_count", *FIRST_ANSWER_BUCKETS),
+             ("close_seconds", "close_count", *CLOSE_BUCKETS), ("overdue",), RATING_COLUMNS,
+             ("rectifications_opened",), ("rectifications_closed",), ("callbacks_due",), ("callbacks_done",)]
+    assert len(feeds) == len(events) and set(CASE_MEASURES) == {m for f in feeds for m in f}
+    events = [e for e, fed in zip(events, feeds) if wanted & set(fed)]
     dims = ", ".join(CASE_DIMENSIONS)
-    return (f"SELECT {dims}, {', '.join(f'{sql} AS {name}' for name, sql in measures.items())} "
-            f"FROM ({' UNION ALL '.join(events)}) u GROUP BY {dims}")
+    cols = ", ".join(f"{sql} AS {name}" for name, sql in sums.items() if name in wanted)
+    return f"SELECT {dims}, {cols} FROM ({' UNION ALL '.join(events)}) u GROUP BY {dims}"
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_select(d: Dialect, first: date, last: date) -> str:
+    """``CaseWeek`` rows for the weeks starting ``first`` … ``last`` (Mondays), summed from
+    the daily facts: per enterprise mix, and with ``ALL`` over every mix."""
+    keys = [d.week("day"), "topic_code", "service_item_id", "department_id"]
+    source = (f"FROM insight_case_fact WHERE day >= {d.date(first)} AND day <= {d.date(last + timedelta(days=6))} "
+              "AND cases > 0")
+    detail = f"SELECT {', '.join(keys + list(WEEK_ENTERPRISE_DIMENSIONS))}, SUM(cases) {source} " \
+             f"GROUP BY {', '.join(keys + list(WEEK_ENTERPRISE_DIMENSIONS))}"
+    total = f"SELECT {', '.join(keys + [repr(ALL)] * len(WEEK_ENTERPRISE_DIMENSIONS))}, SUM(cases) {source} " \
+            f"GROUP BY {', '.join(keys)}"
+    return f"{detail} UNION ALL {total}"
 
 
 def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
@@ -199,6 +239,12 @@ async def rollup(since: date, until: date) -> dict:
                 ("insight_policy_fact", POLICY_DIMENSIONS, POLICY_MEASURES, policy_select(d, lo, hi))):
             await conn.execute_script(f"DELETE FROM {table} WHERE {span}")
             await conn.execute_script(f"INSERT INTO {table} ({', '.join(dims + measures)}) {select}")
+        # every week the range touches, whole, from the daily facts just written
+        first, last = monday(since), monday(until)
+        await conn.execute_script(f"DELETE FROM insight_case_week WHERE week >= {d.date(first)} "
+                                  f"AND week <= {d.date(last)}")
+        await conn.execute_script(f"INSERT INTO insight_case_week ({', '.join(WEEK_DIMENSIONS)}, cases) "
+                                  f"{week_select(d, first, last)}")
         _, rows = await conn.execute_query(
             f"SELECT (SELECT COUNT(*) FROM insight_case_fact WHERE {span}) AS c, "
             f"(SELECT COUNT(*) FROM insight_policy_fact WHERE {span}) AS p")
