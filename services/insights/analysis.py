@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import combinations
 
-from scipy import stats
 
 ALPHA = 0.05
 BASELINE_WEEKS = 8
@@ -51,6 +50,8 @@ def week_over_week(values: Sequence[int]) -> list[float | None]:
 
 def poisson_upper_p(x: int, lam: float) -> float:
     """One-sided p-value P(X ≥ x) for X ~ Poisson(lam)."""
+    from scipy import stats  # imported on use: scipy adds tens of MB to every server process
+
     return 1.0 if x <= 0 else float(stats.poisson.sf(x - 1, lam))
 
 
@@ -280,6 +281,8 @@ def bundle_candidates(events: Iterable[tuple[int, int, datetime]], departments: 
 def rate_ratio_test(before: int, after: int) -> float:
     """Two-sided p of "same rate" for counts over equal windows: conditional on the
     total, ``after ~ Binomial(before + after, ½)``."""
+    from scipy import stats
+
     n = before + after
     return 1.0 if n == 0 else float(stats.binomtest(after, n, 0.5).pvalue)
 
@@ -293,7 +296,7 @@ def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> float | None:
     if se == 0:
         return 1.0
     z = (x2 / n2 - x1 / n1) / se
-    return float(2 * stats.norm.sf(abs(z)))
+    return math.erfc(abs(z) / math.sqrt(2))  # = 2·(1 − Φ(|z|))
 
 
 #: metric → (kind, numerator, denominator, label). kind "count": rate-ratio test;

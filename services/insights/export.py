@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
 from tortoise import connections
 
 from services.insights import disclosure
@@ -216,6 +214,9 @@ async def _policy_pairs(f: V.Filters) -> list[tuple]:
 
 def workbook(view: str, tables: list[Table], f: V.Filters) -> tuple[bytes, int, int]:
     """The XLSX bytes, the rows written and the rows suppressed."""
+    from openpyxl import Workbook  # on use: it pulls numpy into every process
+    from openpyxl.styles import Font, PatternFill
+
     wb = Workbook()
     wb.remove(wb.active)
     written = hidden = 0

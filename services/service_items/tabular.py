@@ -16,8 +16,6 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 from pydantic import ValidationError
 from tortoise.transactions import in_transaction
 
@@ -126,6 +124,8 @@ def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
     name = filename.lower()
     try:
         if name.endswith(".xlsx"):
+            from openpyxl import load_workbook  # on use: it pulls numpy into every process
+
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             rows_iter = wb.active.iter_rows(values_only=True)
             table = [["" if v is None else str(v) for v in r] for r in rows_iter]
@@ -247,6 +247,9 @@ async def export_xlsx(*, actor: Principal, department: str | None = None, ip: st
     if department:
         qs = qs.filter(department__code=department)
     items = await qs
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     wb = Workbook()
     ws = wb.active
     ws.title = "事项目录"
