@@ -73,15 +73,7 @@ async def list_rules(rt: Runtime, viewer: Principal) -> dict:
                          "complaint": s.feedback_days}}
 
 
-async def _published(rt: Runtime) -> None:
-    """Intake reads the rules from a per-process copy tied to the catalogue snapshot
-    (``service.taxonomy``); a new catalogue version makes every process re-read them."""
-    from services.service_items.service import bump_version
-
-    await bump_version(rt)
-
-
-async def save(rt: Runtime, *, data: RuleWrite, viewer: Principal, ip: str = "", request_id: str = "") -> dict:
+async def save(*, data: RuleWrite, viewer: Principal, ip: str = "", request_id: str = "") -> dict:
     """Create or replace the rule for (kind, department) or (kind, item)."""
     own = _scope_department(viewer)
     if data.department_code is not None:
@@ -104,13 +96,12 @@ async def save(rt: Runtime, *, data: RuleWrite, viewer: Principal, ip: str = "",
     else:
         rule.working_days = data.working_days
         await rule.save()
-    await _published(rt)
     await audit.record("deadline_rule_saved", actor=viewer, target_type="deadline_rule", target_id=rule.id, ip=ip,
                        request_id=request_id, details={"kind": data.kind, "working_days": data.working_days, **scope})
     return await _read(rule)
 
 
-async def delete(rt: Runtime, *, rule_id: int, viewer: Principal, ip: str = "", request_id: str = "") -> None:
+async def delete(*, rule_id: int, viewer: Principal, ip: str = "", request_id: str = "") -> None:
     rule = await DeadlineRule.get_or_none(id=rule_id)
     own = _scope_department(viewer)
     if rule is not None and own is not None:
@@ -121,6 +112,5 @@ async def delete(rt: Runtime, *, rule_id: int, viewer: Principal, ip: str = "", 
     if rule is None:
         raise NotFound("答复期限规则不存在", code="deadline_rule_not_found")
     await rule.delete()
-    await _published(rt)
     await audit.record("deadline_rule_deleted", actor=viewer, target_type="deadline_rule", target_id=rule_id, ip=ip,
                        request_id=request_id)

@@ -83,8 +83,6 @@ def viewer_actions(row: Consultation, viewer: Principal, rating: Rating | None) 
         acts.add("note")
         if row.status not in ("merged", "withdrawn"):
             acts.add("message")
-        if row.status != "new" or row.assignee_id is not None:
-            acts.discard("claim")
         if row.status == "new" and row.assignee_id is None and kind == "consultant" \
                 and row.department_id == viewer.department_id:
             acts.add("claim")
