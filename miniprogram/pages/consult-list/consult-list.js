@@ -1,4 +1,5 @@
-const { request, showError } = require('../../utils/request')
+const { request } = require('../../utils/request')
+const { pagedList } = require('../../utils/paging')
 const { caseRow } = require('../../utils/consult')
 
 // One server status group per tab (`state`: open = 办理中 incl. waiting for dispatch, reopened
@@ -26,73 +27,43 @@ Page({
   },
 
   onLoad(query) {
-    this.loadSeq = 0
+    this.list = pagedList(this, {
+      fetch: (page) => {
+        const tab = TABS.find((t) => t.key === this.data.tab) || TABS[0]
+        return request({ api: 'consultations', query: { state: tab.state, page, page_size: PAGE_SIZE } })
+      },
+      row: caseRow,
+      pageSize: PAGE_SIZE,
+      loaded: () => ({ needEnterprise: false }),
+      // A visitor has no cases yet: guide them instead of showing an error.
+      firstPageError: (err) => ({ needEnterprise: err.status === 403, error: err.status === 403 ? '' : err.message || '加载失败' }),
+    })
     const tab = TABS.find((t) => t.key === (query && query.tab))
     if (tab) this.setData({ tab: tab.key })
   },
 
   // Every show refreshes: a case may have been answered or rated meanwhile.
   onShow() {
-    return this.fetchPage(1)
+    return this.list.reload()
   },
 
   onPullDownRefresh() {
-    return this.fetchPage(1).then(() => wx.stopPullDownRefresh())
+    return this.list.reload().then(() => wx.stopPullDownRefresh())
   },
 
   onReachBottom() {
-    if (this.data.loading || !this.data.hasMore) return Promise.resolve()
-    return this.fetchPage(this.data.page + 1)
+    return this.list.more()
   },
 
   onTabTap(e) {
     const { key } = e.currentTarget.dataset
     if (key === this.data.tab || !TABS.some((t) => t.key === key)) return Promise.resolve()
     this.setData({ tab: key, items: [], page: 0, hasMore: false, loaded: false })
-    return this.fetchPage(1)
-  },
-
-  async fetchPage(page) {
-    this.loadSeq += 1
-    const seq = this.loadSeq
-    const tab = TABS.find((t) => t.key === this.data.tab) || TABS[0]
-    this.setData({ loading: true, error: page === 1 ? '' : this.data.error })
-    try {
-      const body = await request({ api: 'consultations', query: { state: tab.state, page, page_size: PAGE_SIZE } })
-      // A tab switched or a refresh started meanwhile: this answer is stale.
-      if (seq !== this.loadSeq) return
-      const rows = (body.items || []).map(caseRow)
-      const items = page === 1 ? rows : this.data.items.concat(rows)
-      const total = Number(body.total)
-      this.setData({
-        items,
-        page,
-        hasMore: rows.length > 0 && (Number.isFinite(total) ? items.length < total : rows.length >= PAGE_SIZE),
-        loading: false,
-        loaded: true,
-        needEnterprise: false,
-      })
-    } catch (err) {
-      if (seq !== this.loadSeq) return
-      if (page === 1) {
-        this.setData({
-          loading: false,
-          loaded: true,
-          items: [],
-          hasMore: false,
-          // A visitor has no cases yet: guide them instead of showing an error.
-          needEnterprise: err.status === 403,
-          error: err.status === 403 ? '' : err.message || '加载失败',
-        })
-      } else {
-        this.setData({ loading: false })
-        showError(err)
-      }
-    }
+    return this.list.reload()
   },
 
   onRetry() {
-    return this.fetchPage(1)
+    return this.list.reload()
   },
 
   onCaseTap(e) {

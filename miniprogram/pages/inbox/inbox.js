@@ -1,4 +1,5 @@
-const { request, showError } = require('../../utils/request')
+const { request } = require('../../utils/request')
+const { pagedList } = require('../../utils/paging')
 const { beijingDateTime } = require('../../utils/format')
 const { unreadOf, setUnreadBadge } = require('../../utils/badge')
 
@@ -42,57 +43,32 @@ Page({
   },
 
   onLoad() {
-    this.loadSeq = 0
+    this.list = pagedList(this, {
+      fetch: (page) => request({ api: 'inbox', query: { page } }),
+      row: messageRow,
+      loaded: (body) => {
+        const unread = unreadOf(body)
+        setUnreadBadge(unread)
+        return { unread }
+      },
+    })
   },
 
   // Every show refreshes: a push may have arrived while the person was elsewhere.
   onShow() {
-    return this.fetchPage(1)
+    return this.list.reload()
   },
 
   onPullDownRefresh() {
-    return this.fetchPage(1).then(() => wx.stopPullDownRefresh())
+    return this.list.reload().then(() => wx.stopPullDownRefresh())
   },
 
   onReachBottom() {
-    if (this.data.loading || !this.data.hasMore) return Promise.resolve()
-    return this.fetchPage(this.data.page + 1)
-  },
-
-  async fetchPage(page) {
-    this.loadSeq += 1
-    const seq = this.loadSeq
-    this.setData({ loading: true, error: page === 1 ? '' : this.data.error })
-    try {
-      const body = await request({ api: 'inbox', query: { page } })
-      if (seq !== this.loadSeq) return
-      const rows = (body.items || []).map(messageRow)
-      const items = page === 1 ? rows : this.data.items.concat(rows)
-      const total = Number(body.total)
-      const unread = unreadOf(body)
-      this.setData({
-        items,
-        unread,
-        page,
-        // Without a total, a short page is the last one.
-        hasMore: rows.length > 0 && (Number.isFinite(total) ? items.length < total : rows.length >= Number(body.page_size || 20)),
-        loading: false,
-        loaded: true,
-      })
-      setUnreadBadge(unread)
-    } catch (err) {
-      if (seq !== this.loadSeq) return
-      if (page === 1) {
-        this.setData({ loading: false, loaded: true, items: [], hasMore: false, error: err.message || '加载失败' })
-      } else {
-        this.setData({ loading: false })
-        showError(err)
-      }
-    }
+    return this.list.more()
   },
 
   onRetry() {
-    return this.fetchPage(1)
+    return this.list.reload()
   },
 
   onMessageTap(e) {

@@ -1,4 +1,5 @@
-const { request, showError } = require('../../utils/request')
+const { request } = require('../../utils/request')
+const { pagedList } = require('../../utils/paging')
 const { STAGES, serviceItemRow } = require('../../utils/format')
 
 const PAGE_SIZE = 20
@@ -20,9 +21,13 @@ Page({
   },
 
   onLoad() {
-    // Each search gets a number; answers to superseded searches are dropped,
-    // so tapping filters quickly never shows the results of an older filter.
-    this.searchSeq = 0
+    // Answers to superseded searches are dropped (see utils/paging), so
+    // tapping filters quickly never shows the results of an older filter.
+    this.list = pagedList(this, {
+      fetch: (page) => request({ api: 'serviceItems', query: this.query(page) }),
+      row: serviceItemRow,
+      pageSize: PAGE_SIZE,
+    })
     return Promise.all([this.loadDepartments(), this.search()])
   },
 
@@ -59,43 +64,12 @@ Page({
     }
   },
 
-  async fetchPage(page) {
-    this.searchSeq += 1
-    const seq = this.searchSeq
-    this.setData({ loading: true, error: page === 1 ? '' : this.data.error })
-    try {
-      const body = await request({ api: 'serviceItems', query: this.query(page) })
-      if (seq !== this.searchSeq) return
-      const rows = (body.items || []).map(serviceItemRow)
-      const items = page === 1 ? rows : this.data.items.concat(rows)
-      const total = Number(body.total) || 0
-      this.setData({
-        items,
-        total,
-        page,
-        hasMore: items.length < total && rows.length > 0,
-        loading: false,
-        loaded: true,
-      })
-    } catch (err) {
-      if (seq !== this.searchSeq) return
-      if (page === 1) {
-        this.setData({ loading: false, loaded: true, items: [], total: 0, hasMore: false, error: err.message || '加载失败' })
-      } else {
-        // Keep what is already on screen; a toast is enough for a failed next page.
-        this.setData({ loading: false })
-        showError(err)
-      }
-    }
-  },
-
   search() {
-    return this.fetchPage(1)
+    return this.list.reload()
   },
 
   loadMore() {
-    if (this.data.loading || !this.data.hasMore) return Promise.resolve()
-    return this.fetchPage(this.data.page + 1)
+    return this.list.more()
   },
 
   onKeywordInput(e) {

@@ -1,4 +1,5 @@
-const { request, showError } = require('../../utils/request')
+const { request } = require('../../utils/request')
+const { pagedList, prefixedKeys } = require('../../utils/paging')
 const session = require('../../utils/session')
 const { POLICY_TYPES, policyRow } = require('../../utils/format')
 const { refreshUnreadBadge } = require('../../utils/badge')
@@ -35,10 +36,26 @@ Page({
   },
 
   onLoad() {
-    // Numbered like the 首页 search: a slow answer to a superseded filter or
-    // an older feed request is dropped instead of replacing a newer one.
-    this.searchSeq = 0
-    this.feedSeq = 0
+    // Two lists, each dropping answers to superseded requests (utils/paging).
+    this.feedList = pagedList(this, {
+      keys: prefixedKeys('feed'),
+      fetch: (page) => request({ api: 'recommendedPolicies', query: { page, page_size: PAGE_SIZE } }),
+      row: policyRow,
+      pageSize: PAGE_SIZE,
+      // An empty feed for someone without an enterprise is not "nothing fits":
+      // there is nothing to match against yet.
+      loaded: (body, feed) => ({ needEnterprise: !feed.length && !session.getEnterpriseId() }),
+      // The feed is for enterprise users: a visitor is refused (403) and a user
+      // whose enterprise is not certified yet gets 404 "请先完成企业认证".
+      firstPageError: (err) => (err.status === 403 || err.status === 404
+        ? { needEnterprise: true, feedError: '' }
+        : { needEnterprise: false }),
+    })
+    this.list = pagedList(this, {
+      fetch: (page) => request({ api: 'policies', query: this.query(page) }),
+      row: policyRow,
+      pageSize: PAGE_SIZE,
+    })
   },
 
   // The feed is reloaded on every show: coming back from 完善企业信息 must show
@@ -71,52 +88,11 @@ Page({
   },
 
   loadFeed() {
-    return this.fetchFeed(1)
+    return this.feedList.reload()
   },
 
   loadMoreFeed() {
-    if (this.data.feedLoading || !this.data.feedHasMore) return Promise.resolve()
-    return this.fetchFeed(this.data.feedPage + 1)
-  },
-
-  async fetchFeed(page) {
-    this.feedSeq += 1
-    const seq = this.feedSeq
-    this.setData({ feedLoading: true, feedError: page === 1 ? '' : this.data.feedError })
-    try {
-      const body = await request({ api: 'recommendedPolicies', query: { page, page_size: PAGE_SIZE } })
-      if (seq !== this.feedSeq) return
-      const rows = (body.items || []).map(policyRow)
-      const feed = page === 1 ? rows : this.data.feed.concat(rows)
-      const feedTotal = Number(body.total) || feed.length
-      // An empty feed for someone without an enterprise is not "nothing fits":
-      // there is nothing to match against yet.
-      const noEnterprise = !feed.length && !session.getEnterpriseId()
-      this.setData({
-        feed,
-        feedTotal,
-        feedPage: page,
-        feedHasMore: feed.length < feedTotal && rows.length > 0,
-        feedLoading: false,
-        feedLoaded: true,
-        needEnterprise: noEnterprise,
-      })
-    } catch (err) {
-      if (seq !== this.feedSeq) return
-      // The feed is for enterprise users: a visitor is refused (403) and a user
-      // whose enterprise is not certified yet gets 404 "请先完成企业认证".
-      if (page === 1 && (err.status === 403 || err.status === 404)) {
-        this.setData({ feed: [], feedTotal: 0, feedHasMore: false, feedLoading: false, feedLoaded: true, needEnterprise: true })
-        return
-      }
-      if (page === 1) {
-        this.setData({ feedLoading: false, feedLoaded: true, feed: [], feedHasMore: false, needEnterprise: false, feedError: err.message || '加载失败' })
-      } else {
-        // Keep what is already on screen; a toast is enough for a failed next page.
-        this.setData({ feedLoading: false })
-        showError(err)
-      }
-    }
+    return this.feedList.more()
   },
 
   onRetryFeed() {
@@ -147,42 +123,12 @@ Page({
     }
   },
 
-  async fetchPage(page) {
-    this.searchSeq += 1
-    const seq = this.searchSeq
-    this.setData({ loading: true, error: page === 1 ? '' : this.data.error })
-    try {
-      const body = await request({ api: 'policies', query: this.query(page) })
-      if (seq !== this.searchSeq) return
-      const rows = (body.items || []).map(policyRow)
-      const items = page === 1 ? rows : this.data.items.concat(rows)
-      const total = Number(body.total) || 0
-      this.setData({
-        items,
-        total,
-        page,
-        hasMore: items.length < total && rows.length > 0,
-        loading: false,
-        loaded: true,
-      })
-    } catch (err) {
-      if (seq !== this.searchSeq) return
-      if (page === 1) {
-        this.setData({ loading: false, loaded: true, items: [], total: 0, hasMore: false, error: err.message || '加载失败' })
-      } else {
-        this.setData({ loading: false })
-        showError(err)
-      }
-    }
-  },
-
   search() {
-    return this.fetchPage(1)
+    return this.list.reload()
   },
 
   loadMore() {
-    if (this.data.loading || !this.data.hasMore) return Promise.resolve()
-    return this.fetchPage(this.data.page + 1)
+    return this.list.more()
   },
 
   onKeywordInput(e) {
