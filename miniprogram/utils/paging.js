@@ -1,4 +1,4 @@
-const { showError } = require('./request')
+const { request, showError } = require('./request')
 
 /**
  * The data keys one paged list uses on its page. A page with two lists (政策:
@@ -100,4 +100,54 @@ function prefixedKeys(prefix) {
   }
 }
 
-module.exports = { pagedList, prefixedKeys, LIST_KEYS }
+/**
+ * What the two search pages (首页 事项 and 全部政策) share: a keyword box, a
+ * department filter and a paged result list in `this.list`. Spread into
+ * Page({...}); the page adds its own filters and `query(page)`.
+ */
+const searchPage = {
+  async loadDepartments() {
+    try {
+      const body = await request({ api: 'departments' })
+      const departments = (body.items || []).map((d) => ({ code: d.code, label: d.short_name || d.name }))
+      this.setData({ departments })
+    } catch (err) {
+      // The filter is a convenience: searching still works without it, and the
+      // result list already reports a network problem if there is one.
+    }
+  },
+
+  search() {
+    return this.list.reload()
+  },
+
+  loadMore() {
+    return this.list.more()
+  },
+
+  onKeywordInput(e) {
+    this.setData({ keyword: e.detail.value })
+  },
+
+  onSearch() {
+    return this.search()
+  },
+
+  onClearKeyword() {
+    this.setData({ keyword: '' })
+    return this.search()
+  },
+
+  onDepartmentTap(e) {
+    const code = e.currentTarget.dataset.code || ''
+    // Tapping the selected department again clears the filter.
+    this.setData({ department: code === this.data.department ? '' : code })
+    return this.search()
+  },
+
+  onRetry() {
+    return this.search()
+  },
+}
+
+module.exports = { pagedList, prefixedKeys, searchPage, LIST_KEYS }

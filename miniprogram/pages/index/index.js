@@ -1,10 +1,12 @@
 const { request } = require('../../utils/request')
-const { pagedList } = require('../../utils/paging')
+const { pagedList, searchPage } = require('../../utils/paging')
 const { STAGES, serviceItemRow } = require('../../utils/format')
 
 const PAGE_SIZE = 20
 
 Page({
+  ...searchPage,
+
   data: {
     keyword: '',
     departments: [],
@@ -43,17 +45,6 @@ Page({
     return { title: '小微企业服务专区：办事指南一查就懂', path: '/pages/index/index' }
   },
 
-  async loadDepartments() {
-    try {
-      const body = await request({ api: 'departments' })
-      const departments = (body.items || []).map((d) => ({ code: d.code, label: d.short_name || d.name }))
-      this.setData({ departments })
-    } catch (err) {
-      // The filter is a convenience: searching still works without it, and the
-      // result list already reports a network problem if there is one.
-    }
-  },
-
   query(page) {
     return {
       q: this.data.keyword.trim(),
@@ -64,42 +55,10 @@ Page({
     }
   },
 
-  search() {
-    return this.list.reload()
-  },
-
-  loadMore() {
-    return this.list.more()
-  },
-
-  onKeywordInput(e) {
-    this.setData({ keyword: e.detail.value })
-  },
-
-  onSearch() {
-    return this.search()
-  },
-
-  onClearKeyword() {
-    this.setData({ keyword: '' })
-    return this.search()
-  },
-
   onStageTap(e) {
     const stage = e.currentTarget.dataset.stage || ''
     if (stage === this.data.stage) return Promise.resolve()
     this.setData({ stage })
-    return this.search()
-  },
-
-  onDepartmentTap(e) {
-    const code = e.currentTarget.dataset.code || ''
-    // Tapping the selected department again clears the filter.
-    this.setData({ department: code === this.data.department ? '' : code })
-    return this.search()
-  },
-
-  onRetry() {
     return this.search()
   },
 

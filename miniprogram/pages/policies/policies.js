@@ -1,5 +1,5 @@
 const { request } = require('../../utils/request')
-const { pagedList, prefixedKeys } = require('../../utils/paging')
+const { pagedList, prefixedKeys, searchPage } = require('../../utils/paging')
 const session = require('../../utils/session')
 const { POLICY_TYPES, policyRow } = require('../../utils/format')
 const { refreshUnreadBadge } = require('../../utils/badge')
@@ -7,6 +7,8 @@ const { refreshUnreadBadge } = require('../../utils/badge')
 const PAGE_SIZE = 20
 
 Page({
+  ...searchPage,
+
   data: {
     tab: 'recommended',
 
@@ -103,16 +105,6 @@ Page({
     wx.navigateTo({ url: '/pages/enterprise/enterprise' })
   },
 
-  async loadDepartments() {
-    try {
-      const body = await request({ api: 'departments' })
-      const departments = (body.items || []).map((d) => ({ code: d.code, label: d.short_name || d.name }))
-      this.setData({ departments })
-    } catch (err) {
-      // A convenience filter, as on 首页: searching works without it.
-    }
-  },
-
   query(page) {
     return {
       q: this.data.keyword.trim(),
@@ -123,42 +115,10 @@ Page({
     }
   },
 
-  search() {
-    return this.list.reload()
-  },
-
-  loadMore() {
-    return this.list.more()
-  },
-
-  onKeywordInput(e) {
-    this.setData({ keyword: e.detail.value })
-  },
-
-  onSearch() {
-    return this.search()
-  },
-
-  onClearKeyword() {
-    this.setData({ keyword: '' })
-    return this.search()
-  },
-
   onTypeTap(e) {
     const policyType = e.currentTarget.dataset.type || ''
     if (policyType === this.data.policyType) return Promise.resolve()
     this.setData({ policyType })
-    return this.search()
-  },
-
-  onDepartmentTap(e) {
-    const code = e.currentTarget.dataset.code || ''
-    // Tapping the selected department again clears the filter.
-    this.setData({ department: code === this.data.department ? '' : code })
-    return this.search()
-  },
-
-  onRetry() {
     return this.search()
   },
 
