@@ -187,3 +187,30 @@ export async function fetchAllPages(path, query = {}, pageSize = 50, maxPages = 
   const others = await Promise.all(rest);
   return { items: first.items.concat(...others.map((r) => r.items)), total: first.total };
 }
+
+/**
+ * The page and page size of one table with an el-pagination under it. A new
+ * page size starts again at page 1 (the old page may no longer exist); `first()`
+ * is for a new search or filter. `reload` is called after every change.
+ */
+export function usePager(reload, size = 20) {
+  const page = Vue.ref(1);
+  const pageSize = Vue.ref(size);
+  return {
+    page,
+    pageSize,
+    onPage(p) {
+      page.value = p;
+      reload();
+    },
+    onSize(s) {
+      pageSize.value = s;
+      page.value = 1;
+      reload();
+    },
+    first() {
+      page.value = 1;
+      reload();
+    },
+  };
+}

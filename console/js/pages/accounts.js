@@ -1,4 +1,4 @@
-import { api, ApiError, session, toastError } from '../api.js';
+import { ApiError, api, session, toastError, usePager } from '../api.js';
 import { BUSINESS_ROLES, can, formatTime, ROLE_LABELS, STAFF_ROLES } from '../labels.js';
 
 function blankAccount() {
@@ -10,8 +10,7 @@ export default {
   setup() {
     const rows = Vue.ref([]);
     const total = Vue.ref(0);
-    const page = Vue.ref(1);
-    const pageSize = Vue.ref(20);
+    const { page, pageSize, onPage, onSize } = usePager(() => load(), 20);
     const loading = Vue.ref(false);
     const departments = Vue.ref([]);
 
@@ -107,16 +106,6 @@ export default {
       } catch (e) {
         toastError(e);
       }
-    }
-
-    function onPage(p) {
-      page.value = p;
-      load();
-    }
-    function onSize(s) {
-      pageSize.value = s;
-      page.value = 1;
-      load();
     }
 
     Vue.onMounted(load);

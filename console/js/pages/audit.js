@@ -1,4 +1,4 @@
-import { api, toastError } from '../api.js';
+import { api, toastError, usePager } from '../api.js';
 import { AUDIT_ACTIONS, formatTime, OUTCOMES, ROLE_LABELS, TARGET_TYPES } from '../labels.js';
 
 // "2026-11-23" -> "2026-11-24": the API's `until` is exclusive, a picked end day is inclusive.
@@ -20,8 +20,7 @@ export default {
     const filters = Vue.reactive({ action: '', range: null });
     const rows = Vue.ref([]);
     const total = Vue.ref(0);
-    const page = Vue.ref(1);
-    const pageSize = Vue.ref(50);
+    const { page, pageSize, onPage, onSize, first } = usePager(() => load(), 50);
     const loading = Vue.ref(false);
     const actionOptions = Object.entries(AUDIT_ACTIONS).map(([value, label]) => ({ value, label }));
 
@@ -44,19 +43,7 @@ export default {
       }
     }
 
-    function search() {
-      page.value = 1;
-      load();
-    }
-    function onPage(p) {
-      page.value = p;
-      load();
-    }
-    function onSize(s) {
-      pageSize.value = s;
-      page.value = 1;
-      load();
-    }
+    const search = first;
 
     function actionLabel(action) {
       return AUDIT_ACTIONS[action] || action;

@@ -1,4 +1,4 @@
-import { api, ApiError, saveBlob, session, toastError } from '../api.js';
+import { ApiError, api, saveBlob, session, toastError, usePager } from '../api.js';
 import { can, daysLabel, fieldLabel, STAGES } from '../labels.js';
 import ItemEditor from './item-editor.js';
 
@@ -140,8 +140,7 @@ export default {
   components: { ItemEditor, ImportDialog },
   setup() {
     const query = Vue.reactive({ q: '', department: '', stage: '' });
-    const page = Vue.ref(1);
-    const pageSize = Vue.ref(20);
+    const { page, pageSize, onPage, onSize, first } = usePager(() => load(), 20);
     const rows = Vue.ref([]);
     const total = Vue.ref(0);
     const queryTerms = Vue.ref([]);
@@ -183,8 +182,7 @@ export default {
 
     function search() {
       applied = { q: query.q.trim(), department: query.department || '', stage: query.stage || '' };
-      page.value = 1;
-      load();
+      first();
     }
 
     function resetFilters() {
@@ -192,17 +190,6 @@ export default {
       query.department = '';
       query.stage = '';
       search();
-    }
-
-    function onPage(p) {
-      page.value = p;
-      load();
-    }
-
-    function onSize(size) {
-      pageSize.value = size;
-      page.value = 1;
-      load();
     }
 
     function openEditor(row, readonly) {

@@ -1,7 +1,7 @@
 // 惠企政策: policy officers draft, review, publish and follow up policies here;
 // consultants and supervisors read them (to answer enterprises' questions).
 
-import { api, session, toastError } from '../api.js';
+import { api, session, toastError, usePager } from '../api.js';
 import { can, formatTime, loadPolicyOptions, POLICY_STATUSES, POLICY_TYPE_LABELS, POLICY_TYPES } from '../labels.js';
 import { policyApi } from './policy-api.js';
 import PolicyDetail, { statusOf, usePolicyActions } from './policy-detail.js';
@@ -17,8 +17,7 @@ export default {
     const view = Vue.ref('all');
     // `type` is the API's name for the policy type filter.
     const query = Vue.reactive({ q: '', status: '', type: '' });
-    const page = Vue.ref(1);
-    const pageSize = Vue.ref(20);
+    const { page, pageSize, onPage, onSize, first } = usePager(() => load(), 20);
     const rows = Vue.ref([]);
     const total = Vue.ref(0);
     const reviewCount = Vue.ref(0);
@@ -70,8 +69,7 @@ export default {
 
     function search() {
       applied = { q: query.q.trim(), status: query.status || '', type: query.type || '' };
-      page.value = 1;
-      load();
+      first();
     }
 
     function resetFilters() {
@@ -81,21 +79,7 @@ export default {
       search();
     }
 
-    function onView() {
-      page.value = 1;
-      load();
-    }
-
-    function onPage(p) {
-      page.value = p;
-      load();
-    }
-
-    function onSize(s) {
-      pageSize.value = s;
-      page.value = 1;
-      load();
-    }
+    const onView = first;
 
     function openEditor(id) {
       editor.id = id || null;

@@ -3,7 +3,7 @@
 // links in staff notices point there); the shell routes by the first path segment,
 // so this page switches between the list and the case itself on the hash.
 
-import { session, toastError } from '../api.js';
+import { session, toastError, usePager } from '../api.js';
 import { formatTime } from '../labels.js';
 import { CASE_OPTIONS, casesApi, ensureStyles, itemsOf, loadCaseOptions, statusTag, timeLeft } from './cases-api.js';
 import CaseDetail from './cases-detail.js';
@@ -42,8 +42,7 @@ export default {
     const filters = Vue.reactive({ kind: '', overdue: false });
     const rows = Vue.ref([]);
     const total = Vue.ref(0);
-    const page = Vue.ref(1);
-    const pageSize = Vue.ref(20);
+    const { page, pageSize, onPage, first } = usePager(() => load(), 20);
     const loading = Vue.ref(false);
     const claiming = Vue.ref(null);
     const intakeOpen = Vue.ref(false);
@@ -82,15 +81,7 @@ export default {
       loadNotices();
     }
 
-    function onTab() {
-      page.value = 1;
-      load();
-    }
-
-    function onPage(p) {
-      page.value = p;
-      load();
-    }
+    const onTab = first;
 
     function open(id) {
       window.location.hash = '#/cases/' + id;
