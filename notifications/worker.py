@@ -54,6 +54,7 @@ log = structlog.get_logger("notifications.worker")
 GROUP = "delivery-workers"
 ACTIVE = ("queued", "sending", "retrying")
 NO_CREDIT = "无订阅消息额度（用户未授权或已用完）"
+UNFOLLOWED = "用户已取消关注公众号"
 #: How often answers of a batch in flight are committed.
 RECORD_EVERY_SECONDS = 0.02
 
@@ -269,8 +270,19 @@ class DeliveryWorker:
         rows = await self.claim(ids, now)
         if not rows:
             return 0
-        sendable = [r for r in rows if r.channel != "subscribe" or r.credit_held]
-        skipped = [Result(r, "skipped") for r in rows if r.channel == "subscribe" and not r.credit_held]
+        # A template message queued before its follower left (held for quiet hours,
+        # say) is not sent: WeChat would refuse it (43004) and the inbox has it anyway.
+        template = [r.openid for r in rows if r.channel == "template"]
+        gone = set(await WeChatFollower.filter(openid__in=template, subscribed=False)
+                   .values_list("openid", flat=True)) if template else set()
+        sendable, skipped = [], []
+        for r in rows:
+            if r.channel == "subscribe" and not r.credit_held:
+                skipped.append(Result(r, "skipped", error=NO_CREDIT))
+            elif r.channel == "template" and r.openid in gone:
+                skipped.append(Result(r, "skipped", error=UNFOLLOWED))
+            else:
+                sendable.append(r)
         if skipped:
             await self.record(skipped, attempt_at=now)
         await self._send_all(sendable, attempt_at=now)
@@ -408,7 +420,10 @@ class DeliveryWorker:
         done = self.clock()
         done_dt = datetime.fromtimestamp(done / 1000, UTC)
         delivered = [r.row.id for r in results if r.outcome == "delivered"]
-        skipped = [r.row.id for r in results if r.outcome == "skipped"]
+        skipped: dict[str, list[int]] = defaultdict(list)
+        for r in results:
+            if r.outcome == "skipped":
+                skipped[r.error or NO_CREDIT].append(r.row.id)
         permanent = [r for r in results if r.outcome == "permanent"]
         transient = [r for r in results if r.outcome == "transient"]
         refunds: dict[str, list[str]] = defaultdict(list)
@@ -433,11 +448,11 @@ class DeliveryWorker:
                     f"last_attempt_at = {st.p(attempt_at)}, sent_at = {st.p(done_dt)}, "
                     f"claimed_at = NULL, last_errcode = NULL, last_error = '' "
                     f"WHERE {st.isin('id', delivered, 'BIGINT')} AND {active}", st.params)
-            if skipped:
+            for reason, ids in skipped.items():
                 st = Statement(conn)
                 await conn.execute_query(
                     f"UPDATE notification_delivery SET status = 'skipped', claimed_at = NULL, "
-                    f"last_error = {st.p(NO_CREDIT)} WHERE {st.isin('id', skipped, 'BIGINT')} AND {active}",
+                    f"last_error = {st.p(reason)} WHERE {st.isin('id', ids, 'BIGINT')} AND {active}",
                     st.params)
             by_code: dict[tuple[int | None, str], list[int]] = defaultdict(list)
             for r in permanent:
