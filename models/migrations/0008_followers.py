@@ -27,6 +27,9 @@ class Migration(migrations.Migration):
             name='lookup_error',
             field=fields.CharField(default='', max_length=128),
         ),
+        # AddField does not create the column's index; the lookup job reads by it.
+        ops.RunSQL("CREATE INDEX IF NOT EXISTS idx_wechat_follower_lookup_due ON wechat_follower (lookup_due)",
+                   reverse_sql="DROP INDEX IF EXISTS idx_wechat_follower_lookup_due"),
         ops.RunSQL("UPDATE wechat_follower SET lookup_due = 0 WHERE subscribed AND unionid IS NULL",
-                   reverse_sql=""),
+                   reverse_sql="SELECT 1"),
     ]
