@@ -97,10 +97,10 @@ async def resolve_now(rt: Any, openid: str) -> bool:
 
     Never raises: whatever fails here stays due for :func:`resolve_due`.
     """
-    row = await WeChatFollower.filter(openid=openid[:64]).values("lookup_due")
-    if not row or row[0]["lookup_due"] is None:
-        return False
     try:
+        row = await WeChatFollower.filter(openid=openid[:64]).values("lookup_due")
+        if not row or row[0]["lookup_due"] is None:
+            return False
         found = await asyncio.wait_for(look_up(rt, [openid[:64]]), INLINE_SECONDS)
     except Exception as exc:  # noqa: BLE001 - a timeout or a database hiccup: the job retries
         log.warning("follower_lookup_deferred", error=type(exc).__name__)

@@ -295,23 +295,36 @@ class DeliveryWorker:
         Taking the credit in the claim's transaction (and noting it on the row) means
         a worker dying after the claim neither loses the user's consent nor makes the
         next claim of the row take a second one.
+
+        The rows are locked and read first (in id order, so two claimers never wait on
+        each other crosswise; a row another claimer took fails the status guard once
+        its lock is released), the credits taken, and then each row written once with
+        its status and credit together: a second UPDATE for the credit would cost
+        PostgreSQL one more row version and index entries per message.
         """
         async with in_transaction() as conn:
             await _relaxed_commit(conn)
             st = Statement(conn)
+            lock = " FOR UPDATE" if st.pg else ""  # SQLite: one writer at a time anyway
             found = await conn.execute_query_dict(
-                f"UPDATE notification_delivery SET status = 'sending', claimed_at = {st.p(now)}, "
-                f"offer_at = {st.p(now + self.cfg.claim_timeout_ms)} "
+                f"SELECT id, campaign_id, channel, openid, attempts, note, credit_held FROM notification_delivery "
                 f"WHERE {st.isin('id', ids, 'BIGINT')} AND status IN ('queued', 'retrying') AND digest = FALSE "
                 f"AND (not_before IS NULL OR not_before <= {st.p(now)}) "
                 f"AND (next_attempt_at IS NULL OR next_attempt_at <= {st.p(now)}) "
-                f"RETURNING id, campaign_id, channel, openid, attempts, note, credit_held", st.params)
+                f"ORDER BY id{lock}", st.params)
             rows = [Claimed(id=r["id"], campaign_id=r["campaign_id"], channel=r["channel"],
                             openid=r["openid"], attempts=r["attempts"], note=r["note"],
                             credit_held=bool(r["credit_held"])) for r in found]
             if rows:
                 await self._fill_texts(rows)
-                await self._take_credits(conn, rows)
+                held = await self._take_credits(rows)
+                st = Statement(conn)
+                credit = (f"CASE WHEN {st.isin('id', held, 'BIGINT')} THEN TRUE ELSE credit_held END"
+                          if held else "credit_held")
+                await conn.execute_query(
+                    f"UPDATE notification_delivery SET status = 'sending', claimed_at = {st.p(now)}, "
+                    f"offer_at = {st.p(now + self.cfg.claim_timeout_ms)}, credit_held = {credit} "
+                    f"WHERE {st.isin('id', [r.id for r in rows], 'BIGINT')}", st.params)
         self.stats["claimed"] += len(rows)
         return rows
 
@@ -326,8 +339,10 @@ class DeliveryWorker:
             r.kind = self._texts[r.campaign_id][0]
             r.template = template_id(self.rt.settings, r.kind, r.channel)
 
-    async def _take_credits(self, conn: Any, rows: list[Claimed]) -> None:
-        """Subscribe messages need a consent each; template messages need none."""
+    async def _take_credits(self, rows: list[Claimed]) -> list[int]:
+        """Subscribe messages need a consent each; template messages need none.
+
+        Returns the ids of the rows that took one now (the caller notes it on them)."""
         by_template: dict[str, list[Claimed]] = defaultdict(list)
         for r in rows:
             if r.channel == "subscribe" and not r.credit_held:
@@ -340,10 +355,7 @@ class DeliveryWorker:
                     taken[r.openid] -= 1
                     r.credit_held = True
                     held.append(r.id)
-        if held:
-            st = Statement(conn)
-            await conn.execute_query(f"UPDATE notification_delivery SET credit_held = TRUE "
-                                     f"WHERE {st.isin('id', held, 'BIGINT')}", st.params)
+        return held
 
     async def _send_all(self, rows: list[Claimed], *, attempt_at: int) -> None:
         """Send under the shared rate, recording answers every few dozen milliseconds.
