@@ -162,8 +162,11 @@ async def _run(n: int, database_url: str) -> dict:
         outbox.configure(settings)
         rt = Runtime(settings=settings, redis=redis, keys=Keys(prefix), cipher=None)
 
+        # BENCH_WORKER_LOG=path keeps the workers' log lines (warnings and up) for a look afterwards.
+        log_path = os.environ.get("BENCH_WORKER_LOG")
+        worker_log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         workers = [subprocess.Popen([sys.executable, "-m", "server", "worker"], cwd=ROOT, env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(WORKERS)]
+                                    stdout=worker_log, stderr=worker_log) for _ in range(WORKERS)]
         samplers = [RssSampler(w.pid) for w in workers]
         for s in samplers:
             s.start()
@@ -206,6 +209,10 @@ async def _run(n: int, database_url: str) -> dict:
         rss = max(s.stop() for s in samplers)
         # Where the CPU went (a 2-core machine shares it between sandbox, workers and PostgreSQL).
         cpu = {"workers": round(sum(_cpu(w.pid) for w in workers), 1), "sandbox": round(_cpu(sandbox.pid), 1)}
+        # The PostgreSQL backends serving the workers (all but this process's own connection).
+        backends = await conn.execute_query_dict(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        cpu["postgres_for_workers"] = round(sum(_cpu(int(b["pid"])) for b in backends), 1)
         for w in workers:
             w.terminate()
         async with aiohttp.ClientSession(base_url=sandbox_url) as http:

@@ -122,7 +122,7 @@ async def receive(call: Call) -> web.Response:
     try:
         stored = await wechat_events.record(
             msg_type=msg_type, event=event, from_openid=str(message.get("FromUserName", "") or ""),
-            payload=message, dedup_key=CallbackVerifier.dedup_key(message))
+            payload=message, dedup_key=CallbackVerifier.dedup_key(message), rt=call.rt)
     except BaseException:
         # Not stored: free the nonce so WeChat's retry of this very request is accepted.
         await call.rt.redis.delete(nonce_key)

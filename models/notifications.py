@@ -153,7 +153,12 @@ class SubscribeCredit(Model):
 class WeChatFollower(Model):
     """A follower of the official account, fed by subscribe/unsubscribe events.
 
-    Template messages go to the official-account openid, linked to our user by unionid.
+    Template messages go to the official-account openid, linked to our user by unionid:
+    the campaign joins ``wechat_follower.unionid`` to ``app_user.unionid`` (which login
+    stores from jscode2session), so a follower and a user are linked as soon as both
+    unionids are known, in whichever order they arrive. The subscribe event carries no
+    unionid; ``notifications.followers`` looks it up (``cgi-bin/user/info``) and keeps
+    ``lookup_due`` set until it has an answer, so a failed lookup is tried again.
     """
 
     id = fields.IntField(primary_key=True)
@@ -162,6 +167,11 @@ class WeChatFollower(Model):
     subscribed = fields.BooleanField(default=True)
     subscribed_at = fields.DatetimeField(null=True)
     unsubscribed_at = fields.DatetimeField(null=True)
+    # Epoch ms when the unionid lookup is (next) due; NULL: nothing left to look up.
+    lookup_due = fields.BigIntField(null=True, db_index=True)
+    lookup_attempts = fields.IntField(default=0)
+    # Why the last lookup did not link (an errcode, "no unionid"); "" once linked.
+    lookup_error = fields.CharField(max_length=128, default="")
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -9,7 +9,8 @@ un-stores it so WeChat's retry gets another chance.
   counts an "accept" (once, even if the mini-program reports it too);
 * ``subscribe_msg_change_event`` — the user switched a template off in settings: no credit;
 * ``subscribe_msg_sent_event`` — WeChat's report of a send; a refusal zeroes the credit;
-* ``subscribe`` / ``unsubscribe`` — official-account followers, for template messages.
+* ``subscribe`` / ``unsubscribe`` — official-account followers, for template messages
+  (the unionid lookup that links them is in ``notifications.followers``).
 
 Field shapes differ between XML pushes (``<SubscribeMsgPopupEvent><List>…``, one
 ``List`` element becomes a dict) and JSON pushes (``"List": [...]`` at the top);
@@ -18,14 +19,9 @@ both are read.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
-
-from models.notifications import WeChatFollower
-from notifications import ledger
+from notifications import followers, ledger
 
 _CONTAINERS = {
     "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
@@ -68,27 +64,9 @@ async def apply(*, event: str, from_openid: str, payload: dict[str, Any],
             code = str(item.get("ErrorCode") or "0")
             if tpl and (code == "43101" or str(item.get("ErrorStatus") or "") in _REFUSED_STATUSES):
                 await ledger.revoke(openid=from_openid, template_id=tpl, outcome="refused")
-    elif ev in ("subscribe", "unsubscribe"):
-        await _follower(from_openid, subscribed=ev == "subscribe",
-                        unionid=str(payload.get("UnionId") or payload.get("unionid") or "") or None)
-
-
-async def _follower(openid: str, *, subscribed: bool, unionid: str | None) -> None:
-    now = datetime.now(UTC)
-    openid = openid[:64]
-    row = await WeChatFollower.filter(openid=openid).select_for_update().first()
-    if row is None:
-        try:
-            async with in_transaction():  # savepoint: a concurrent first event may win
-                row = await WeChatFollower.create(openid=openid, subscribed=subscribed)
-        except IntegrityError:
-            row = await WeChatFollower.filter(openid=openid).select_for_update().first()
-            assert row is not None
-    row.subscribed = subscribed
-    if unionid:
-        row.unionid = unionid[:64]
-    if subscribed:
-        row.subscribed_at = now
-    else:
-        row.unsubscribed_at = now
-    await row.save()
+    elif ev == "subscribe":
+        # The subscribe push carries no unionid today; take one if it ever does.
+        await followers.followed(from_openid, at_ms=at_ms,
+                                 unionid=str(payload.get("UnionId") or payload.get("unionid") or "") or None)
+    elif ev == "unsubscribe":
+        await followers.unfollowed(from_openid, at_ms=at_ms)

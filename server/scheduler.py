@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from notifications import digest
+from notifications import digest, followers
 from services import audit
 from services.runtime import Runtime
 
@@ -57,6 +57,10 @@ async def _recheck_cases(rt: Runtime) -> int:
     return await consultations.recheck_pending(rt)
 
 
+async def _follower_lookup(rt: Runtime) -> dict:
+    return await followers.resolve_due(rt)
+
+
 async def _insights_rollup(rt: Runtime) -> dict:
     from services.insights import rollup
 
@@ -73,6 +77,8 @@ JOBS: list[Job] = [Job("audit-retention", 24 * 3600, _purge_audit),
                    Job("consultation-supervision", 60, _supervise_cases),
                    # Cases accepted while msgSecCheck was unreachable get checked once it is back.
                    Job("consultation-recheck", 60, _recheck_cases),
+                   # Followers whose unionid lookup failed or is still due, 100 per WeChat call.
+                   Job("follower-lookup", 60, _follower_lookup),
                    # Demand insights: re-roll the last 3 days, absorbing late answers and ratings.
                    Job("insights-rollup", 600, _insights_rollup)]
 

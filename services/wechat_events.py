@@ -15,11 +15,17 @@ from tortoise.transactions import in_transaction
 
 from models import WeChatEvent
 from notifications import events as notification_events
+from notifications import followers
 
 
 async def record(*, msg_type: str, event: str, from_openid: str, payload: dict[str, Any],
-                 dedup_key: str) -> bool:
-    """Store the event; ``False`` when it was already stored (a retry)."""
+                 dedup_key: str, rt: Any = None) -> bool:
+    """Store the event; ``False`` when it was already stored (a retry).
+
+    A new follower of the official account is looked up right after the commit (with
+    ``rt``), so they are linked to their mini-program user at once; if that fails the
+    follower stays due for the lookup job, and the event itself is stored either way.
+    """
     try:
         # Stored and applied together: an event is acted on exactly when it is stored.
         async with in_transaction():
@@ -33,4 +39,6 @@ async def record(*, msg_type: str, event: str, from_openid: str, payload: dict[s
     except IntegrityError:
         # Lost the race to a concurrent delivery of the same push: it is stored.
         return False
+    if created and rt is not None and msg_type == "event" and event.strip().lower() == "subscribe":
+        await followers.resolve_now(rt, from_openid)
     return created

@@ -2,7 +2,7 @@
 
 Why our own and not wechatpy's client: wechatpy's client is synchronous
 (``requests``), unmaintained since 2021 and lacks both the stable access token and
-msgSecCheck v2. We need five endpoints; a small async adapter over one shared
+msgSecCheck v2. We need seven endpoints; a small async adapter over one shared
 ``aiohttp.ClientSession`` is less code than wrapping a blocking client in threads.
 
 Why the access token is coordinated through Redis: every fresh (forced) fetch of a
@@ -55,6 +55,7 @@ PERMANENT_CODES = frozenset({
     40003,  # invalid openid
     40013,  # invalid appid
     40029,  # invalid js_code
+    40032,  # openid list empty or longer than allowed (user/info/batchget)
     40037,  # invalid template_id
     40125,  # invalid appsecret
     40163,  # js_code already used
@@ -124,6 +125,25 @@ class Code2Session:
 
 
 @dataclass(frozen=True)
+class UserInfo:
+    """What the official account knows of one openid (``cgi-bin/user/info``).
+
+    ``unionid`` is present only while the official account is bound to the same
+    open-platform account as the mini-program; it is what links a follower to our
+    user. A user who does not follow (``subscribed`` false) comes without it.
+    """
+
+    openid: str
+    subscribed: bool
+    unionid: str | None
+    subscribe_time: int | None = None
+
+
+#: Most openids ``cgi-bin/user/info/batchget`` takes in one call.
+USER_INFO_BATCH = 100
+
+
+@dataclass(frozen=True)
 class SecCheck:
     suggest: Suggest
     label: int
@@ -153,6 +173,13 @@ def _template_values(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     for name, value in data.items():
         out[name] = dict(value) if isinstance(value, Mapping) else {"value": value}
     return out
+
+
+def _user_info(data: Mapping[str, Any], openid: str) -> UserInfo:
+    subscribed = str(data.get("subscribe", 0)) == "1"
+    when = data.get("subscribe_time")
+    return UserInfo(openid=openid, subscribed=subscribed, unionid=str(data.get("unionid") or "") or None,
+                    subscribe_time=int(when) if isinstance(when, int | str) and str(when).isdigit() else None)
 
 
 class WeChatGateway:
@@ -322,6 +349,42 @@ class WeChatGateway:
     def stats(self) -> dict[str, dict[str, int]]:
         return {"calls": dict(self.calls), "errors": dict(self.errors)}
 
+    # ------------------------------------------- official-account followers
+
+    async def user_info(self, openid: str) -> UserInfo:
+        """Official account user info — GET https://api.weixin.qq.com/cgi-bin/user/info
+
+        One follower by official-account openid, with the official account's ("mp")
+        token. The ``subscribe`` event carries no unionid, so this is how a follower
+        is linked to the mini-program user. 40003: not an openid of this account.
+        """
+        if not openid or len(openid) > 64:
+            raise WeChatError(40003, "invalid openid")
+        data = await self._with_token("mp", "user_info", "/cgi-bin/user/info", None, method="GET",
+                                      query={"openid": openid, "lang": "zh_CN"})
+        return _user_info(data, openid)
+
+    async def user_info_batch(self, openids: list[str]) -> list[UserInfo]:
+        """Official account batch user info — POST https://api.weixin.qq.com/cgi-bin/user/info/batchget
+
+        Up to :data:`USER_INFO_BATCH` openids per call (more is refused here rather
+        than spending a call on WeChat's 40032). One openid that is not this
+        account's fails the whole call with 40003; callers isolate it with
+        :meth:`user_info`. Answers come back in the order asked.
+        """
+        if not 1 <= len(openids) <= USER_INFO_BATCH:
+            raise ValueError(f"user/info/batchget takes 1..{USER_INFO_BATCH} openids, got {len(openids)}")
+        data = await self._with_token("mp", "user_info_batchget", "/cgi-bin/user/info/batchget", {
+            "user_list": [{"openid": o, "lang": "zh_CN"} for o in openids]})
+        found = data.get("user_info_list")
+        if not isinstance(found, list):
+            raise WeChatError(ERR_BAD_RESPONSE, "batchget answer without user_info_list")
+        by_openid = {str(i.get("openid")): i for i in found if isinstance(i, dict)}
+        missing = [o for o in openids if o not in by_openid]
+        if missing:
+            raise WeChatError(ERR_BAD_RESPONSE, f"batchget answer lacks {len(missing)} openids")
+        return [_user_info(by_openid[o], o) for o in openids]
+
     # --------------------------------------------------------- token refresh
 
     def _credentials(self, app: str) -> tuple[str, str]:
@@ -414,16 +477,19 @@ class WeChatGateway:
 
     # -------------------------------------------------------------- transport
 
-    async def _with_token(self, app: str, api: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def _with_token(self, app: str, api: str, path: str, payload: dict[str, Any] | None, *,
+                          method: str = "POST", query: dict[str, str] | None = None) -> dict[str, Any]:
         token = await self.access_token(app)  # type: ignore[arg-type]
         try:
-            return await self._request(api, "POST", path, params={"access_token": token}, payload=payload)
+            return await self._request(api, method, path, params={**(query or {}), "access_token": token},
+                                       payload=payload)
         except WeChatError as exc:
             if not exc.token_invalid:
                 raise
             log.info("wechat_access_token_rejected", api=api, errcode=exc.errcode)
         fresh = await self.refresh_after_invalid(app, token)  # type: ignore[arg-type]
-        return await self._request(api, "POST", path, params={"access_token": fresh}, payload=payload)
+        return await self._request(api, method, path, params={**(query or {}), "access_token": fresh},
+                                   payload=payload)
 
     async def _request(self, api: str, method: str, path: str, *,
                        params: dict[str, str] | None = None,

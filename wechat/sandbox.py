@@ -12,7 +12,11 @@ or run it on its own::
 
 Besides the official endpoints it offers control endpoints under ``/sandbox``:
 fault and latency injection, per-openid outcomes, token expiry, the record of
-sent messages, statistics and a reset.
+sent messages, statistics and a reset. ``/sandbox/follow`` and ``/sandbox/unfollow``
+make a sandbox user follow or leave the official account; the user-info endpoints
+then answer for that user's official-account openid with the same unionid
+jscode2session gives, as the real platform does for apps bound to one open-platform
+account. Who follows is remembered in memory only, like everything else here.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from typing import Any, Literal
 import orjson
 from aiohttp import web
 
-ENDPOINTS = ("jscode2session", "stable_token", "subscribe_send", "template_send", "msg_sec_check")
+ENDPOINTS = ("jscode2session", "stable_token", "subscribe_send", "template_send", "msg_sec_check",
+             "user_info", "user_info_batchget")
 TOKEN_LIFETIME = 7200
 #: The platform rotates a stable token in its last five minutes; the old one stays
 #: valid until its own expiry so in-flight calls do not fail.
@@ -64,9 +69,11 @@ _ERRMSG = {
     40013: "invalid appid",
     40002: "invalid grant_type",
     40029: "invalid code",
+    40032: "invalid openid list size",
     40037: "invalid template_id",
     40125: "invalid appsecret",
     41008: "missing code",
+    41009: "missing openid",
     42001: "access_token expired",
     43004: "require subscribe",
     43101: "user refuse to accept the msg",
@@ -142,6 +149,11 @@ class SandboxState:
     sent_total: int = 0
     sent_repeated: int = 0
     _sent_keys: set[int] = field(default_factory=set)
+    #: openid -> (appid, sandbox user name) of every openid handed out, so the
+    #: user-info endpoints can answer for it (openids are one-way hashes).
+    people: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: official-account openid -> subscribe time (epoch seconds) of current followers.
+    follows: dict[str, int] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.tokens.clear()
@@ -154,6 +166,8 @@ class SandboxState:
         self.sent.clear()
         self.sent_total = self.sent_repeated = 0
         self._sent_keys.clear()
+        self.people.clear()
+        self.follows.clear()
 
     # ---------------------------------------------------------- identities
 
@@ -168,6 +182,37 @@ class SandboxState:
         """Same across the apps of one open-platform account, hence no appid."""
         mac = hmac.new(_OPENID_SALT, f"unionid:{name}".encode(), hashlib.sha256).digest()
         return "uSBX" + base64.urlsafe_b64encode(mac).decode()[:24]
+
+    def register(self, appid: str, name: str) -> str:
+        openid = self.openid_for(appid, name)
+        self.people[openid] = (appid, name)
+        return openid
+
+    def mp_app(self) -> SandboxApp:
+        return next(a for a in self.apps.values() if a.kind == "mp")
+
+    def follow(self, name: str, *, following: bool) -> str:
+        """``name`` follows (or leaves) the official account; returns their openid there."""
+        openid = self.register(self.mp_app().appid, name)
+        if following:
+            self.follows.setdefault(openid, int(time.time()))
+        else:
+            self.follows.pop(openid, None)
+        return openid
+
+    def user_info(self, app: SandboxApp, openid: Any) -> dict[str, Any]:
+        """The official answer for one openid of ``app``; 40003 if it is not one."""
+        if not isinstance(openid, str) or not openid:
+            raise _Reply(41009)
+        person = self.people.get(openid)
+        if person is None or person[0] != app.appid:
+            raise _Reply(40003)
+        if openid not in self.follows:
+            return {"subscribe": 0, "openid": openid}
+        return {"subscribe": 1, "openid": openid, "language": "zh_CN",
+                "subscribe_time": self.follows[openid], "unionid": self.unionid_for(person[1]),
+                "remark": "", "groupid": 0, "tagid_list": [], "subscribe_scene": "ADD_SCENE_QR_CODE",
+                "qr_scene": 0, "qr_scene_str": ""}
 
     # -------------------------------------------------------------- tokens
 
@@ -331,7 +376,7 @@ async def jscode2session(request: web.Request, state: SandboxState) -> web.Respo
     if match is None:
         raise _Reply(40029)
     name = match.group(1)
-    return _json({"openid": state.openid_for(app.appid, name), "unionid": state.unionid_for(name),
+    return _json({"openid": state.register(app.appid, name), "unionid": state.unionid_for(name),
                   "session_key": base64.b64encode(secrets.token_bytes(16)).decode()})
 
 
@@ -370,7 +415,29 @@ async def template_send(request: web.Request, state: SandboxState) -> web.Respon
     mini = body.get("miniprogram")
     if mini is not None and (not isinstance(mini, dict) or not mini.get("appid")):
         raise _Reply(47003, "argument invalid! miniprogram.appid")
+    person = state.people.get(body["touser"])
+    if person is not None and person[0] == app.appid and body["touser"] not in state.follows:
+        raise _Reply(43004)  # a sandbox user who left the official account
     return _ok(msgid=state.record("template", app.appid, body))
+
+
+@_official("user_info")
+async def user_info(request: web.Request, state: SandboxState) -> web.Response:
+    app = state.check_token(request.query.get("access_token"), "mp")
+    return _json(state.user_info(app, request.query.get("openid")))
+
+
+@_official("user_info_batchget")
+async def user_info_batchget(request: web.Request, state: SandboxState) -> web.Response:
+    app = state.check_token(request.query.get("access_token"), "mp")
+    body = await _body(request)
+    wanted = body.get("user_list")
+    if not isinstance(wanted, list) or not 1 <= len(wanted) <= 100:
+        raise _Reply(40032)
+    if not all(isinstance(item, dict) for item in wanted):
+        raise _Reply(47001)
+    # Like the platform: one openid that is not this account's fails the whole call.
+    return _json({"user_info_list": [state.user_info(app, item.get("openid")) for item in wanted]})
 
 
 @_official("msg_sec_check")
@@ -444,6 +511,23 @@ async def post_outcomes(request: web.Request) -> web.Response:
     return _json({"outcomes": request.app[STATE].outcomes}, 201)
 
 
+async def post_follow(request: web.Request) -> web.Response:
+    """``{"name": "alice"}``: sandbox user alice follows the official account.
+
+    Answers her official-account openid (what the ``subscribe`` event would carry)
+    and her unionid. ``/sandbox/unfollow`` takes the same body and undoes it."""
+    try:
+        name = str(orjson.loads(await request.read())["name"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return _json({"error": {"code": "invalid_follow", "message": "需要 name（沙箱用户名）"}}, 400)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+        return _json({"error": {"code": "invalid_follow", "message": "沙箱用户名只能含字母、数字、- 和 _"}}, 400)
+    state = request.app[STATE]
+    following = request.path.endswith("/follow")
+    openid = state.follow(name, following=following)
+    return _json({"openid": openid, "unionid": state.unionid_for(name), "subscribed": following})
+
+
 async def delete_outcomes(request: web.Request) -> web.Response:
     request.app[STATE].outcomes.clear()
     return web.Response(status=204)
@@ -494,11 +578,15 @@ def create_sandbox_app(apps: Iterable[SandboxApp] | None = None, *, seed: int | 
     app.router.add_post("/cgi-bin/message/subscribe/send", subscribe_send)
     app.router.add_post("/cgi-bin/message/template/send", template_send)
     app.router.add_post("/wxa/msg_sec_check", msg_sec_check)
+    app.router.add_get("/cgi-bin/user/info", user_info)
+    app.router.add_post("/cgi-bin/user/info/batchget", user_info_batchget)
     app.router.add_get("/sandbox/faults", get_faults)
     app.router.add_post("/sandbox/faults", post_faults)
     app.router.add_delete("/sandbox/faults", delete_faults)
     app.router.add_post("/sandbox/outcomes", post_outcomes)
     app.router.add_delete("/sandbox/outcomes", delete_outcomes)
+    app.router.add_post("/sandbox/follow", post_follow)
+    app.router.add_post("/sandbox/unfollow", post_follow)
     app.router.add_post("/sandbox/expire-token", post_expire_token)
     app.router.add_get("/sandbox/sent", get_sent)
     app.router.add_get("/sandbox/stats", get_stats)

@@ -354,3 +354,107 @@ async def test_template_message_uses_the_official_account_token(gw, http, sandbo
                                               "pagepath": "pages/consultation/detail?id=9"}
     assert sandbox.token_fetches == {MP.appid: 1}
     assert gw.stats()["calls"] == {"stable_token": 1, "template_send": 1}
+
+
+# ------------------------------------------------- official-account followers
+
+async def follow(http, sandbox_url, name: str, *, following: bool = True) -> dict:
+    path = "/sandbox/follow" if following else "/sandbox/unfollow"
+    return await control(http, sandbox_url[0], "POST", path, {"name": name})
+
+
+async def test_user_info_gives_a_follower_the_unionid_of_their_mini_program_login(gw, http, sandbox_url,
+                                                                                 sandbox) -> None:
+    login = await gw.code2session("sandbox-ivy")
+    followed = await follow(http, sandbox_url, "ivy")
+    assert followed["openid"] != login.openid, "openids differ per app; the unionid is shared"
+    info = await gw.user_info(followed["openid"])
+    assert info.subscribed and info.openid == followed["openid"]
+    assert info.unionid == login.unionid == followed["unionid"]
+    assert info.subscribe_time and info.subscribe_time > 0
+    assert sandbox.token_fetches == {MP.appid: 1}, "user info uses the official account's own token"
+    assert gw.stats()["calls"] == {"jscode2session": 1, "stable_token": 1, "user_info": 1}
+
+
+async def test_user_info_of_someone_who_left_says_so_without_a_unionid(gw, http, sandbox_url) -> None:
+    openid = (await follow(http, sandbox_url, "jon"))["openid"]
+    await follow(http, sandbox_url, "jon", following=False)
+    info = await gw.user_info(openid)
+    assert not info.subscribed and info.unionid is None
+
+
+@pytest.mark.parametrize("openid", ["oMPnobodyknowsthisone", "mini"])
+async def test_user_info_of_an_openid_not_of_the_official_account_is_40003(gw, openid: str) -> None:
+    if openid == "mini":  # a mini-program openid is not an official-account one
+        openid = (await gw.code2session("sandbox-kim")).openid
+    with pytest.raises(WeChatError) as info:
+        await gw.user_info(openid)
+    assert info.value.errcode == 40003 and info.value.permanent
+
+
+async def test_batch_user_info_answers_in_the_order_asked(gw, http, sandbox_url) -> None:
+    names = [f"batch{i:03d}" for i in range(100)]
+    openids = [(await follow(http, sandbox_url, n))["openid"] for n in names]
+    await follow(http, sandbox_url, names[7], following=False)
+    infos = await gw.user_info_batch(list(reversed(openids)))
+    assert [i.openid for i in infos] == list(reversed(openids))
+    by_openid = {i.openid: i for i in infos}
+    assert by_openid[openids[0]].unionid == SandboxState.unionid_for(names[0])
+    assert not by_openid[openids[7]].subscribed and by_openid[openids[7]].unionid is None
+    assert sum(i.subscribed for i in infos) == 99
+    assert gw.calls["user_info_batchget"] == 1
+
+
+async def test_batch_user_info_is_refused_past_100_before_any_call(gw) -> None:
+    with pytest.raises(ValueError):
+        await gw.user_info_batch([f"oMP{i}" for i in range(101)])
+    with pytest.raises(ValueError):
+        await gw.user_info_batch([])
+    assert "user_info_batchget" not in gw.calls
+
+
+async def test_one_foreign_openid_fails_the_whole_batch_with_40003(gw, http, sandbox_url) -> None:
+    good = (await follow(http, sandbox_url, "lea"))["openid"]
+    with pytest.raises(WeChatError) as info:
+        await gw.user_info_batch([good, "oMPnotoursatall"])
+    assert info.value.errcode == 40003
+
+
+async def test_a_batch_too_long_for_the_platform_is_40032(http, sandbox_url, sandbox) -> None:
+    # The sandbox checks the limit itself, as WeChat does (the gateway never sends this).
+    async with http.post(f"{sandbox_url[0]}/cgi-bin/stable_token", json={
+            "grant_type": "client_credential", "appid": MP.appid, "secret": MP.secret}) as resp:
+        token = (await resp.json())["access_token"]
+    async with http.post(f"{sandbox_url[0]}/cgi-bin/user/info/batchget", params={"access_token": token},
+                         json={"user_list": [{"openid": f"oMP{i}"} for i in range(101)]}) as resp:
+        assert (await resp.json())["errcode"] == 40032
+
+
+@pytest.mark.parametrize("endpoint", ["user_info", "user_info_batchget"])
+async def test_faults_injected_on_user_info_reach_the_caller_as_transient(gw, http, sandbox_url,
+                                                                         endpoint: str) -> None:
+    openid = (await follow(http, sandbox_url, "max"))["openid"]
+    await inject(http, sandbox_url, endpoint=endpoint, errcode=-1, count=1)
+    call = (lambda: gw.user_info(openid)) if endpoint == "user_info" else (lambda: gw.user_info_batch([openid]))
+    with pytest.raises(WeChatError) as info:
+        await call()
+    assert info.value.transient
+    answer = await call()
+    assert (answer if isinstance(answer, list) else [answer])[0].subscribed
+
+
+async def test_user_info_with_an_expired_token_refreshes_once_and_retries(gw, http, sandbox_url, sandbox) -> None:
+    openid = (await follow(http, sandbox_url, "ned"))["openid"]
+    await gw.user_info(openid)
+    await control(http, sandbox_url[0], "POST", "/sandbox/expire-token", {"appid": MP.appid})
+    assert (await gw.user_info(openid)).subscribed
+    assert sandbox.token_fetches == {MP.appid: 2}
+
+
+async def test_a_template_message_to_someone_who_left_is_43004(gw, http, sandbox_url) -> None:
+    openid = (await follow(http, sandbox_url, "oli"))["openid"]
+    assert (await gw.send_template(openid, "tmpl-mp", {"thing1": "稳岗补贴"}))["errcode"] == 0
+    await follow(http, sandbox_url, "oli", following=False)
+    with pytest.raises(WeChatError) as info:
+        await gw.send_template(openid, "tmpl-mp", {"thing1": "稳岗补贴"})
+    assert info.value.errcode == 43004 and info.value.permanent
