@@ -113,9 +113,26 @@ async def _cached_query(rt: Runtime, since: date, until: date, *, group_by: Sequ
                                      table=table, today=today)
             await rt.redis.set(key, orjson.dumps(rows), ex=CACHE_SECONDS)
     if since <= today <= until:
-        rows = rows + await facts.query(today, today, group_by=group_by, measures=measures, where=where,
-                                        table=table, today=today)
+        live = await facts.query(today, today, group_by=group_by, measures=measures, where=where, table=table,
+                                 today=today)
+        rows = _merge(rows, live, group_by, measures)
     return rows
+
+
+def _merge(past: list[dict], live: list[dict], group_by: Sequence[str], measures: Sequence[str]) -> list[dict]:
+    """Today's rows added into the past rows of the same group: views that list one row
+    per group (departments, policy reach) must not show a group twice."""
+    if not live:
+        return past
+    out = {tuple(r[g] for g in group_by): r for r in past}
+    for r in live:
+        key = tuple(r[g] for g in group_by)
+        slot = out.get(key)
+        if slot is None:
+            out[key] = r
+        else:
+            out[key] = {**slot, **{m: slot[m] + r[m] for m in measures}}
+    return list(out.values())
 
 
 # ---------------------------------------------------------------- names
