@@ -27,7 +27,7 @@ def _month(d: r.Dialect) -> str:
     return "CAST(date_trunc('month', day) AS date)" if d.pg else "date(day, 'start of month')"
 
 
-class _Params:
+class Params:
     """Positional parameters in the connection's style ($1 on asyncpg, ? on SQLite)."""
 
     def __init__(self, d: r.Dialect) -> None:
@@ -65,7 +65,7 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
         return []
     today = today or r.today()
     weekly = table == "case" and set(measures) <= set(WEEK_MEASURES) and set(needed) <= set(WEEK_DIMENSIONS)
-    p = _Params(d)
+    p = Params(d)
 
     def part(source: str, conds: list[str], exprs: Mapping[str, str]) -> str:
         for dim, value in where.items():

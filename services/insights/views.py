@@ -392,33 +392,54 @@ async def policy_reach(rt: Runtime, f: Filters) -> dict:
 
 # ---------------------------------------------------------------- bundles
 
-async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_days: int = 30) -> dict:
-    """Reads (enterprise, item, time) of cases naming an item in the period (at most
-    ``BUNDLE_LIMIT`` rows, newest first). A supervisor's department filter keeps the
-    sets that include one of the department's items — the other department is the point."""
-    from models import Consultation
-
+async def _needs(f: Filters) -> list[tuple[int, int, date]]:
+    """Distinct (enterprise, service item, local day) of the cases naming an item in the
+    period (at most ``BUNDLE_LIMIT``, newest days first): the analysis works on days, so
+    an enterprise asking about the same item five times in a day is one need."""
+    d = dialect()
+    p = facts.Params(d)
     lo, hi = bounds(f.since, f.until)
-    qs = Consultation.filter(accepted_at__gte=lo, accepted_at__lt=hi, service_item_id__isnull=False,
-                             merged_into_id=None)
+    conds = [d.in_range("c.accepted_at", lo, hi), "c.service_item_id IS NOT NULL", "c.merged_into_id IS NULL"]
     for k in ("region_code", "industry_group", "size_class"):
         if getattr(f, k):
-            qs = qs.filter(**{f"enterprise__{k}": getattr(f, k)})
-    raw = await qs.order_by("-accepted_at").limit(BUNDLE_LIMIT).values_list("enterprise_id", "service_item_id",
-                                                                            "accepted_at")
-    n = await names()
-    depts = {i: item["department_id"] for i, item in n["item"].items()}
-    found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=window_days,
-                                    min_enterprises=min_enterprises)
-    if f.department_id:
-        found = [b for b in found if any(depts[i] == f.department_id for i in b["items"])]
-    for b in found:
-        b["labels"] = [n["item"][i]["name"] for i in b["items"]]
-        b["department_names"] = [n["department"].get(depts[i], "") for i in b["items"]]
-    return {"enterprises": len({e for e, _, _ in raw}), "window_days": window_days,
-            "min_enterprises": min_enterprises, "bundles": found[:100], "filters": f.describe(),
-            "method": "同一企业 30 天内先后需要、且来自至少两个部门的 2–3 个事项；支持度 = 含该组合的企业 / 有事项咨询的企业，"
-                      "提升度 = 支持度 / 各事项支持度之积（>1 表示比随机更常一起出现）"}
+            conds.append(f"e.{k} = {p(getattr(f, k))}")
+    join = " JOIN enterprise e ON e.id = c.enterprise_id" if len(conds) > 3 else ""
+    sql = (f"SELECT DISTINCT c.enterprise_id AS e, c.service_item_id AS i, {d.day('c.accepted_at')} AS d "
+           f"FROM consultation c{join} WHERE {' AND '.join(conds)} ORDER BY d DESC LIMIT {BUNDLE_LIMIT}")
+    _, rows = await connections.get("default").execute_query(sql, p.values)
+    return [(r["e"], r["i"], r["d"] if isinstance(r["d"], date) else date.fromisoformat(r["d"])) for r in rows]
+
+
+async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_days: int = 30) -> dict:
+    """Computed from the needs of the period (``_needs``) and kept in Redis for
+    ``CACHE_SECONDS`` — the cadence of the rollup —, so the dashboard does not redo the
+    per-enterprise sequences on every visit; a case asked in between shows up at the
+    next computation. A supervisor's department filter keeps the sets that include one
+    of the department's items — the other department is the point."""
+    key = f"{rt.keys.prefix}:insights:bundles:" + hashlib.sha1(orjson.dumps(
+        [f.describe(), min_enterprises, window_days])).hexdigest()
+    cached = await rt.redis.get(key)
+    if cached:
+        found, enterprises = orjson.loads(cached)
+    else:
+        raw = await _needs(f)
+        n = await names()
+        depts = {i: item["department_id"] for i, item in n["item"].items()}
+        found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=window_days,
+                                        min_enterprises=min_enterprises)
+        if f.department_id:
+            found = [b for b in found if any(depts[i] == f.department_id for i in b["items"])]
+        found = found[:100]
+        for b in found:
+            b["labels"] = [n["item"][i]["name"] for i in b["items"]]
+            b["department_names"] = [n["department"].get(depts[i], "") for i in b["items"]]
+        enterprises = len({e for e, _, _ in raw})
+        await rt.redis.set(key, orjson.dumps([found, enterprises]), ex=CACHE_SECONDS)
+    return {"enterprises": enterprises, "window_days": window_days,
+            "min_enterprises": min_enterprises, "bundles": found, "filters": f.describe(),
+            "method": f"同一企业 {window_days} 天内先后需要、且来自至少两个部门的 2–3 个事项（按日计；三项组合只取窗口内不超过 8 个事项的情形）；"
+                      "支持度 = 含该组合的企业 / 有事项咨询的企业，提升度 = 支持度 / 各事项支持度之积（>1 表示比随机更常一起出现）；"
+                      "结果每 10 分钟重新计算"}
 
 
 # ---------------------------------------------------------------- proposal evaluation

@@ -156,6 +156,30 @@ def test_bundles_match_a_brute_force_count(raw, min_ent):
     assert [b["support"] for b in got] == sorted((b["support"] for b in got), reverse=True)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(1, 14), st.integers(0, 40)), min_size=20, max_size=200))
+def test_pairs_are_counted_exactly_even_in_windows_crowded_with_items(raw):
+    """Up to 14 items per enterprise within a month: more than a window's triples are
+    taken from, but every pair is still counted (the busiest enterprises must not lose
+    the pairs of their higher-numbered items)."""
+    depts = {i: 10 * (1 + i % 4) for i in range(1, 15)}
+    t0 = datetime(2025, 1, 1)
+    events = [(e, i, t0 + timedelta(days=d)) for e, i, d in raw]
+    got = A.bundle_candidates(events, depts, min_enterprises=1)
+    want = _naive_bundles(events, depts, 30, 1)
+    assert {tuple(b["items"]): b["enterprises"] for b in got if b["size"] == 2} == \
+        {c: k for c, (k, _) in want.items() if len(c) == 2}
+
+
+def test_days_work_as_well_as_times():
+    depts = {1: 1, 2: 2}
+    d0 = date(2025, 3, 1)
+    events = [(e, 1, d0) for e in range(5)] + [(e, 2, d0 + timedelta(days=30)) for e in range(5)]
+    got = A.bundle_candidates(events, depts, min_enterprises=5)
+    assert [(b["items"], b["enterprises"]) for b in got] == [([1, 2], 5)]
+    assert A.bundle_candidates(events, depts, min_enterprises=5, window_days=29) == []
+
+
 def test_items_needed_together_have_lift_above_one_and_far_apart_do_not_count():
     depts = {1: 1, 2: 2, 3: 3, 4: 1}
     t0 = datetime(2025, 3, 1)
