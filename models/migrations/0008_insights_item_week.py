@@ -1,0 +1,83 @@
+"""The weekly per-item measures (``insight_case_item_week``) the friction index, department
+performance and proposal evaluation read instead of a year of daily facts; written by the
+rollup alongside the daily facts, no foreign keys."""
+
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0007_insights_weekly')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='CaseItemWeek',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('week', fields.DateField()),
+                ('service_item_id', fields.IntField(default=0)),
+                ('element', fields.CharField(default='', max_length=16)),
+                ('kind', fields.CharField(default='', max_length=16)),
+                ('department_id', fields.IntField(default=0)),
+                ('cases', fields.IntField(default=0)),
+                ('merged', fields.IntField(default=0)),
+                ('repeats', fields.IntField(default=0)),
+                ('answered', fields.IntField(default=0)),
+                ('answered_on_time', fields.IntField(default=0)),
+                ('overdue', fields.IntField(default=0)),
+                ('first_answer_seconds', fields.BigIntField(default=0)),
+                ('first_answer_count', fields.IntField(default=0)),
+                ('close_seconds', fields.BigIntField(default=0)),
+                ('close_count', fields.IntField(default=0)),
+                ('fa_b00', fields.IntField(default=0)),
+                ('fa_b01', fields.IntField(default=0)),
+                ('fa_b02', fields.IntField(default=0)),
+                ('fa_b03', fields.IntField(default=0)),
+                ('fa_b04', fields.IntField(default=0)),
+                ('fa_b05', fields.IntField(default=0)),
+                ('fa_b06', fields.IntField(default=0)),
+                ('fa_b07', fields.IntField(default=0)),
+                ('fa_b08', fields.IntField(default=0)),
+                ('fa_b09', fields.IntField(default=0)),
+                ('fa_b10', fields.IntField(default=0)),
+                ('fa_b11', fields.IntField(default=0)),
+                ('fa_b12', fields.IntField(default=0)),
+                ('fa_b13', fields.IntField(default=0)),
+                ('fa_b14', fields.IntField(default=0)),
+                ('fa_b15', fields.IntField(default=0)),
+                ('fa_b16', fields.IntField(default=0)),
+                ('fa_b17', fields.IntField(default=0)),
+                ('cl_b00', fields.IntField(default=0)),
+                ('cl_b01', fields.IntField(default=0)),
+                ('cl_b02', fields.IntField(default=0)),
+                ('cl_b03', fields.IntField(default=0)),
+                ('cl_b04', fields.IntField(default=0)),
+                ('cl_b05', fields.IntField(default=0)),
+                ('cl_b06', fields.IntField(default=0)),
+                ('cl_b07', fields.IntField(default=0)),
+                ('cl_b08', fields.IntField(default=0)),
+                ('cl_b09', fields.IntField(default=0)),
+                ('cl_b10', fields.IntField(default=0)),
+                ('cl_b11', fields.IntField(default=0)),
+                ('cl_b12', fields.IntField(default=0)),
+                ('cl_b13', fields.IntField(default=0)),
+                ('cl_b14', fields.IntField(default=0)),
+                ('cl_b15', fields.IntField(default=0)),
+                ('cl_b16', fields.IntField(default=0)),
+                ('cl_b17', fields.IntField(default=0)),
+                ('rating_1', fields.IntField(default=0)),
+                ('rating_2', fields.IntField(default=0)),
+                ('rating_3', fields.IntField(default=0)),
+                ('rating_4', fields.IntField(default=0)),
+                ('rating_5', fields.IntField(default=0)),
+                ('rectifications_opened', fields.IntField(default=0)),
+                ('rectifications_closed', fields.IntField(default=0)),
+                ('callbacks_due', fields.IntField(default=0)),
+                ('callbacks_done', fields.IntField(default=0)),
+            ],
+            options={'table': 'insight_case_item_week', 'app': 'models', 'unique_together': (('week', 'service_item_id', 'element', 'kind', 'department_id'),), 'pk_attr': 'id', 'table_description': 'Every case measure but distinct enterprises, per week (Monday) × service item ×'},
+            bases=['Model'],
+        ),
+    ]
