@@ -145,13 +145,22 @@ def _merge(past: list[dict], live: list[dict], group_by: Sequence[str], measures
 
 # ---------------------------------------------------------------- names
 
-async def names() -> dict[str, dict]:
+async def names(*kinds: str) -> dict[str, dict]:
+    """Labels of topics, departments and items; ``kinds`` narrows to those a view shows
+    (each is a query, and the cached views are otherwise a few milliseconds)."""
     from models import Department, ServiceItem, Topic
 
-    depts = await Department.all()
-    return {"topic": {t.code: t.name for t in await Topic.all()},
-            "department": {d.id: d.name for d in depts}, "department_code": {d.id: d.code for d in depts},
-            "item": {i["id"]: i for i in await ServiceItem.all().values("id", "name", "department_id")}}
+    kinds = kinds or ("topic", "department", "item")
+    out: dict[str, dict] = {"topic": {}, "department": {}, "department_code": {}, "item": {}}
+    if "topic" in kinds:
+        out["topic"] = dict(await Topic.all().values_list("code", "name"))
+    if "department" in kinds:
+        depts = await Department.all().values("id", "name", "code")
+        out["department"] = {d["id"]: d["name"] for d in depts}
+        out["department_code"] = {d["id"]: d["code"] for d in depts}
+    if "item" in kinds:
+        out["item"] = {i["id"]: i for i in await ServiceItem.all().values("id", "name", "department_id")}
+    return out
 
 
 def _label(kind: str, key: Any, n: dict) -> str:
@@ -177,7 +186,7 @@ async def trends(rt: Runtime, f: Filters, dimension: str = "topic", top: int = 1
     for r in rows:
         series[r[col]][index[r["week"]]] += r["cases"]
     ranked = sorted(series.items(), key=lambda kv: (-sum(kv[1]), str(kv[0])))
-    n = await names()
+    n = await names(dimension)
     out = []
     for key, values in ranked[:top]:
         out.append({"key": str(key), "label": _label(dimension, key, n), "cases": values, "total": sum(values),
@@ -211,7 +220,7 @@ async def rising(rt: Runtime, f: Filters) -> dict:
             continue  # unclassified questions are the emerging view's business
         i = (r["day"] - windows[0][0]).days // 7
         weekly[r["topic_code"]][i] += r["cases"]
-    n = await names()
+    n = await names("topic")
     ranked = A.rising_topics(weekly)
     for r in ranked:
         r["label"] = _label("topic", r["topic_code"], n)
@@ -317,7 +326,7 @@ async def audience(f: Filters) -> int:
 async def friction(rt: Runtime, f: Filters) -> dict:
     rows = await _cached_query(rt, f.since, f.until, group_by=["service_item_id", "element", "kind"],
                                measures=FRICTION_MEASURES, where=f.where())
-    n = await names()
+    n = await names("item", "department")
     per_item: dict[int, dict] = defaultdict(lambda: {"m": defaultdict(int), "el": defaultdict(int)})
     for r in rows:
         if not r["service_item_id"]:
@@ -354,7 +363,7 @@ DEPT_MEASURES = ("cases", "answered", "answered_on_time", "overdue", *RATING_COL
 async def departments(rt: Runtime, f: Filters) -> dict:
     rows = await _cached_query(rt, f.since, f.until, group_by=["department_id"], measures=DEPT_MEASURES,
                                where=f.where())
-    n = await names()
+    n = await names("department")
     out = []
     for r in rows:
         if not r["department_id"]:
@@ -433,7 +442,7 @@ async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_d
         found, enterprises = orjson.loads(cached)
     else:
         raw = await _needs(f)
-        n = await names()
+        n = await names("item", "department")
         depts = {i: item["department_id"] for i, item in n["item"].items()}
         found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=window_days,
                                         min_enterprises=min_enterprises)
