@@ -263,7 +263,7 @@ def _cluster(rows: list[dict]) -> list[dict]:
 
     texts = [deidentify(r["content"]).strip().replace("\n", " ") for r in rows]
     docs = [[t for t in tokens(_PLACEHOLDER.sub(" ", text)) if t not in GENERIC_WORDS] for text in texts]
-    clusters = A.cluster_questions(docs)
+    clusters = _in_child(A.cluster_questions, docs)
     out = []
     for n, c in enumerate(clusters, 1):
         members = [rows[i] for i in c["members"]]
@@ -275,6 +275,18 @@ def _cluster(rows: list[dict]) -> list[dict]:
                     "enterprises": len({m["enterprise_id"] for m in members}), "examples": examples,
                     "cohesion": c["cohesion"], "k": c["k"], "silhouette": c["silhouette"]})
     return out
+
+
+def _in_child(fn, *args):
+    """``fn(*args)`` in a short-lived process. k-means needs scikit-learn, which brings
+    numpy and scipy — about 100 MB that would otherwise stay in the API process for
+    good, for a result computed at most every ``CACHE_SECONDS``. The process exits with
+    the result, and its memory with it."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
 
 
 async def emerging(rt: Runtime, f: Filters) -> dict:

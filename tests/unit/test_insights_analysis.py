@@ -7,6 +7,7 @@ import random
 from datetime import date, datetime, timedelta
 from itertools import combinations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -228,3 +229,14 @@ def test_equal_windows_are_equal_and_adjacent(go_live, days):
     (b0, b1), (a0, a1) = w
     assert (b1 - b0) == (a1 - a0) and b1 + timedelta(days=1) == go_live == a0
     assert (a1 - a0).days + 1 == min(days, 90)
+
+
+@pytest.mark.parametrize("lam", [0.5, 1, 3.2, 8, 40, 250, 3000])
+def test_the_poisson_tail_agrees_with_scipy(lam):
+    from scipy import stats
+
+    for x in sorted({0, 1, 2, 5, int(lam) - 1, int(lam), int(lam) + 1, int(lam * 1.5) + 3, int(lam * 3) + 10}):
+        if x < 0:
+            continue
+        want = 1.0 if x <= 0 else float(stats.poisson.sf(x - 1, lam))
+        assert math.isclose(A.poisson_upper_p(x, lam), want, rel_tol=1e-9, abs_tol=1e-15), (x, lam)
