@@ -51,10 +51,12 @@ def week_over_week(values: Sequence[int]) -> list[float | None]:
 def poisson_upper_p(x: int, lam: float) -> float:
     """One-sided p-value P(X ≥ x) for X ~ Poisson(lam), in plain floating point: scipy
     would add some 70 MB to every API process for this one function (the rising-topics
-    view calls it on every visit). Above the mean the tail is summed from ``x`` upwards
-    (each term ``lam / k`` times the last, starting from the log-space pmf), so tiny
-    p-values keep their precision; at or below the mean it is 1 − P(X < x), which is
-    then at least about a half."""
+    view calls it on every visit). Above the mean the tail is summed from ``x`` upwards,
+    so tiny p-values keep their precision; at or below the mean it is 1 − P(X < x),
+    which is then at least about a half, with P(X < x) summed from ``x − 1`` downwards.
+    Either way the terms shrink away from the mean (each is ``lam / k`` or ``k / lam``
+    times its neighbour, from one log-space pmf), so a week of thousands of cases costs
+    a few hundred multiplications, not thousands of pmf evaluations."""
     if x <= 0:
         return 1.0
     if lam <= 0:
@@ -63,14 +65,20 @@ def poisson_upper_p(x: int, lam: float) -> float:
     def pmf(k: int) -> float:
         return math.exp(k * math.log(lam) - lam - math.lgamma(k + 1))
 
+    acc, term = 0.0, 1.0
     if x > lam:
-        acc, term, k = 0.0, 1.0, x
+        k = x
         while term > 1e-17 * acc:
             acc += term
             k += 1
             term *= lam / k
         return min(1.0, pmf(x) * acc)
-    return max(0.0, 1.0 - math.fsum(pmf(k) for k in range(x)))
+    k = x - 1
+    while term > 1e-17 * acc:
+        acc += term
+        term *= k / lam
+        k -= 1
+    return max(0.0, 1.0 - pmf(x - 1) * acc)
 
 
 def rising_topics(weekly: Mapping[str, Sequence[int]], *, min_count: int = MIN_RISING_COUNT,
