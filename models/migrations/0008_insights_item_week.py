@@ -2,6 +2,8 @@
 performance and proposal evaluation read instead of a year of daily facts; written by the
 rollup alongside the daily facts, no foreign keys.
 
+Weeks rolled up before the migration are filled from the daily facts (``_backfill``).
+
 Also a partial index of the questions the emerging-topics view clusters (no topic, not
 merged, not held by moderation) by intake time: the view reads the ids of the newest
 2,000 on every visit, and without it walks back through every case of the last weeks
@@ -15,6 +17,27 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 UNCLASSIFIED_INDEX = "ix_consultation_unclassified_accepted"
+ITEM_WEEK_KEYS = ("service_item_id", "element", "kind", "department_id")
+
+
+async def _backfill(apps, schema_editor):
+    """Weeks already rolled up before this migration get their rows now, from the daily
+    facts (in the database, one statement): the scheduled rollup rebuilds only the last
+    few days, and the views would read empty weeks until someone ran ``rollup --since``.
+    On a fresh database there are no facts and nothing to do."""
+    client = schema_editor.client
+    week = ("CAST(date_trunc('week', day) AS date)" if client.capabilities.dialect == "postgres"
+            else "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')")
+    measures = [name for name, _ in Migration.operations[0].fields if name not in ("id", "week", *ITEM_WEEK_KEYS)]
+    keys = ", ".join(ITEM_WEEK_KEYS)
+    await client.execute_script(
+        f"INSERT INTO insight_case_item_week (week, {keys}, {', '.join(measures)}) "
+        f"SELECT {week}, {keys}, {', '.join(f'SUM({m})' for m in measures)} FROM insight_case_fact "
+        f"GROUP BY {week}, {keys}")
+
+
+async def _no_backfill(apps, schema_editor):
+    pass  # the table goes with the reversed CreateModel
 
 
 async def _create_index(apps, schema_editor):
@@ -101,5 +124,6 @@ class Migration(migrations.Migration):
             options={'table': 'insight_case_item_week', 'app': 'models', 'unique_together': (('week', 'service_item_id', 'element', 'kind', 'department_id'),), 'pk_attr': 'id', 'table_description': 'Every case measure but distinct enterprises, per week (Monday) × service item ×'},
             bases=['Model'],
         ),
+        ops.RunPython(_backfill, _no_backfill),
         ops.RunPython(_create_index, _drop_index),
     ]
