@@ -56,21 +56,35 @@ def pg_database():
 
 
 class RssSampler(threading.Thread):
-    """Samples a process's resident memory every 100 ms and keeps the peak."""
+    """Samples a process's resident memory every 100 ms and keeps the peak; also the
+    peak of the process plus its children (``tree_peak_mb``), for work a server hands
+    to short-lived child processes."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.proc = psutil.Process(pid)
         self.peak = 0
+        self.tree_peak = 0
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
             try:
-                self.peak = max(self.peak, self.proc.memory_info().rss)
+                rss = self.proc.memory_info().rss
+                self.peak = max(self.peak, rss)
+                for child in self.proc.children(recursive=True):
+                    try:
+                        rss += child.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.tree_peak = max(self.tree_peak, rss)
             except psutil.Error:
                 return
             time.sleep(0.1)
+
+    @property
+    def tree_peak_mb(self) -> float:
+        return round(self.tree_peak / 1_048_576, 1)
 
     def stop(self) -> float:
         self._halt.set()

@@ -40,6 +40,11 @@ WEEK_DIMENSIONS = ("week", "topic_code", "service_item_id", "department_id", "in
                    "region_code")
 WEEK_ENTERPRISE_DIMENSIONS = ("industry_group", "size_class", "region_code")
 WEEK_MEASURES = ("cases",)
+# The weekly measures the friction index, department performance and proposal evaluation
+# read: every summable case measure per ISO week × item × element × kind × department,
+# over all enterprises (see ``CaseItemWeek``).
+ITEM_WEEK_DIMENSIONS = ("week", "service_item_id", "element", "kind", "department_id")
+ITEM_WEEK_MEASURES = tuple(m for m in CASE_MEASURES if m != "enterprises")  # distinct counts do not add up
 ALL = "*"
 POLICY_DIMENSIONS = ("day", "policy_series_id", "size_class", "industry_group", "region_code")
 POLICY_MEASURES = ("matched", "delivered", "read", "consented", "followups")
@@ -132,6 +137,47 @@ class CaseWeek(Model):
         # enterprise columns first: "all enterprises" (ALL) or one county is a range of this index
         unique_together = (("region_code", "industry_group", "size_class", "week", "topic_code", "service_item_id",
                             "department_id"),)
+
+
+class CaseItemWeek(Model):
+    """Every case measure but distinct enterprises, per week (Monday) × service item ×
+    element × kind × department, over all enterprises; rebuilt by the rollup from
+    ``CaseFact`` for every week it touches, like ``CaseWeek``.
+
+    The friction index, department performance and proposal evaluation sum these
+    measures over a period: from the daily facts that is millions of rows a year (each
+    event on its own day, cell by channel, topic and enterprise mix), from this table a
+    few thousand rows a week. Reads filtered by an enterprise dimension (county,
+    industry group, size class) still take the daily facts: adding those columns would
+    bring back nearly every daily row."""
+
+    id = fields.BigIntField(primary_key=True)
+    week = fields.DateField()
+    service_item_id = fields.IntField(default=0)
+    element = fields.CharField(max_length=16, default="")
+    kind = fields.CharField(max_length=16, default="")
+    department_id = fields.IntField(default=0)
+    cases = fields.IntField(default=0)
+    merged = fields.IntField(default=0)
+    repeats = fields.IntField(default=0)
+    answered = fields.IntField(default=0)
+    answered_on_time = fields.IntField(default=0)
+    overdue = fields.IntField(default=0)
+    first_answer_seconds = fields.BigIntField(default=0)
+    first_answer_count = fields.IntField(default=0)
+    close_seconds = fields.BigIntField(default=0)
+    close_count = fields.IntField(default=0)
+    for _name in (*FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS, *RATING_COLUMNS):
+        locals()[_name] = fields.IntField(default=0)
+    del _name
+    rectifications_opened = fields.IntField(default=0)
+    rectifications_closed = fields.IntField(default=0)
+    callbacks_due = fields.IntField(default=0)
+    callbacks_done = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_case_item_week"
+        unique_together = (ITEM_WEEK_DIMENSIONS,)
 
 
 class PolicyFact(Model):

@@ -49,10 +49,36 @@ def week_over_week(values: Sequence[int]) -> list[float | None]:
 # ---------------------------------------------------------------- rising topics
 
 def poisson_upper_p(x: int, lam: float) -> float:
-    """One-sided p-value P(X ≥ x) for X ~ Poisson(lam)."""
-    from scipy import stats  # imported on use: scipy adds tens of MB to every server process
+    """One-sided p-value P(X ≥ x) for X ~ Poisson(lam), in plain floating point: scipy
+    would add some 70 MB to every API process for this one function (the rising-topics
+    view calls it on every visit). Above the mean the tail is summed from ``x`` upwards,
+    so tiny p-values keep their precision; at or below the mean it is 1 − P(X < x),
+    which is then at least about a half, with P(X < x) summed from ``x − 1`` downwards.
+    Either way the terms shrink away from the mean (each is ``lam / k`` or ``k / lam``
+    times its neighbour, from one log-space pmf), so a week of thousands of cases costs
+    a few hundred multiplications, not thousands of pmf evaluations."""
+    if x <= 0:
+        return 1.0
+    if lam <= 0:
+        return 0.0
 
-    return 1.0 if x <= 0 else float(stats.poisson.sf(x - 1, lam))
+    def pmf(k: int) -> float:
+        return math.exp(k * math.log(lam) - lam - math.lgamma(k + 1))
+
+    acc, term = 0.0, 1.0
+    if x > lam:
+        k = x
+        while term > 1e-17 * acc:
+            acc += term
+            k += 1
+            term *= lam / k
+        return min(1.0, pmf(x) * acc)
+    k = x - 1
+    while term > 1e-17 * acc:
+        acc += term
+        term *= k / lam
+        k -= 1
+    return max(0.0, 1.0 - pmf(x - 1) * acc)
 
 
 def rising_topics(weekly: Mapping[str, Sequence[int]], *, min_count: int = MIN_RISING_COUNT,
@@ -226,40 +252,59 @@ def reach_funnel(m: Mapping[str, int]) -> dict:
 
 # ---------------------------------------------------------------- one-window bundles
 
-def bundle_candidates(events: Iterable[tuple[int, int, datetime]], departments: Mapping[int, int], *,
+def bundle_candidates(events: Iterable[tuple[int, int, object]], departments: Mapping[int, int], *,
                       window_days: int = 30, max_size: int = 3, min_enterprises: int = 5,
                       max_items_per_window: int = 8) -> list[dict]:
-    """Sets of 2…``max_size`` service items, from at least two departments, that the same
-    enterprise needed within ``window_days`` of each other.
+    """Pairs and (when ``max_size`` is 3) triples of service items, from at least two
+    departments, that the same enterprise needed within ``window_days`` of each other.
 
-    ``events``: (enterprise, item, when). An enterprise counts once for a set when all
-    the set's items occur in one window of ``window_days`` starting at one of its
-    events. Support = enterprises with the set / enterprises with any item; lift =
-    support(set) / Π support(item) (> 1: needed together more often than chance).
-    Sets needed by fewer than ``min_enterprises`` are dropped. Ranked by support then lift.
+    ``events``: (enterprise, item, when) — ``when`` a date or a datetime; an enterprise
+    counts once for a set when all the set's items occur in one window of
+    ``window_days`` starting at one of its events. Pairs are counted exactly, however
+    many items a window holds. Triples are counted from windows of at most
+    ``max_items_per_window`` distinct items: a window crowded with more (an enterprise
+    asking about everything at once) says little about which three belong together, and
+    its combinations grow with the cube of its size. Support = enterprises with the set /
+    enterprises with any item; lift = support(set) / Π support(item) (> 1: needed
+    together more often than chance). Sets needed by fewer than ``min_enterprises`` are
+    dropped. Ranked by support then lift.
     """
-    by_ent: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+    by_ent: dict[int, dict] = defaultdict(lambda: defaultdict(set))
     for ent, item, at in events:
         if item in departments:
-            by_ent[ent].append((at, item))
+            by_ent[ent][at].add(item)
     single: dict[int, int] = defaultdict(int)
     sets: dict[tuple[int, ...], int] = defaultdict(int)
     span = timedelta(days=window_days)
-    for ent, evs in by_ent.items():
-        evs.sort()
-        for item in {i for _, i in evs}:
+    for ent, at_items in by_ent.items():
+        whens = sorted(at_items)
+        for item in set().union(*at_items.values()):
             single[item] += 1
         found: set[tuple[int, ...]] = set()
+        inside: dict[int, int] = defaultdict(int)  # item → its events in [start, start + span]
         j = 0
-        for i, (start, _) in enumerate(evs):
-            j = max(j, i)
-            while j + 1 < len(evs) and evs[j + 1][0] - start <= span:
+        for start in whens:
+            while j < len(whens) and whens[j] - start <= span:
+                for it in at_items[whens[j]]:
+                    inside[it] += 1
                 j += 1
-            window = sorted({it for _, it in evs[i:j + 1]})[:max_items_per_window]
-            for size in range(2, max_size + 1):
-                for combo in combinations(window, size):
-                    if len({departments[it] for it in combo}) >= 2:
-                        found.add(combo)
+            # every set in this window holding one of the start's items; a set's earliest
+            # event starts a window that holds it, so no set is missed
+            window = sorted(inside)
+            crowded = len(window) > max_items_per_window
+            for x in at_items[start]:
+                for y in window:
+                    if y != x and departments[x] != departments[y]:
+                        found.add((x, y) if x < y else (y, x))
+                if max_size >= 3 and not crowded:
+                    for a, b in combinations([y for y in window if y != x], 2):
+                        combo = tuple(sorted((x, a, b)))
+                        if len({departments[i] for i in combo}) >= 2:
+                            found.add(combo)
+            for it in at_items[start]:
+                inside[it] -= 1
+                if not inside[it]:
+                    del inside[it]
         for combo in found:
             sets[combo] += 1
     n = len(by_ent)

@@ -15,19 +15,26 @@ from typing import Any
 
 from tortoise import connections
 
-from models.insights import (ALL, CASE_DIMENSIONS, CASE_MEASURES, POLICY_DIMENSIONS, POLICY_MEASURES,
-                             WEEK_DIMENSIONS, WEEK_ENTERPRISE_DIMENSIONS, WEEK_MEASURES)
+from models.insights import (ALL, CASE_DIMENSIONS, CASE_MEASURES, ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES,
+                             POLICY_DIMENSIONS, POLICY_MEASURES, WEEK_DIMENSIONS, WEEK_ENTERPRISE_DIMENSIONS,
+                             WEEK_MEASURES)
 from services.insights import rollup as r
 
 TABLES = {"case": ("insight_case_fact", CASE_DIMENSIONS, CASE_MEASURES, r.case_select),
           "policy": ("insight_policy_fact", POLICY_DIMENSIONS, POLICY_MEASURES, r.policy_select)}
 
 
+# Weekly tables of case facts, tried in order: (table, dimensions, measures, whether its
+# rows are cells with cases only). ``insight_case_week`` also carries the enterprise mix.
+WEEKLY = (("insight_case_week", WEEK_DIMENSIONS, WEEK_MEASURES, True),
+          ("insight_case_item_week", ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, False))
+
+
 def _month(d: r.Dialect) -> str:
     return "CAST(date_trunc('month', day) AS date)" if d.pg else "date(day, 'start of month')"
 
 
-class _Params:
+class Params:
     """Positional parameters in the connection's style ($1 on asyncpg, ? on SQLite)."""
 
     def __init__(self, d: r.Dialect) -> None:
@@ -45,10 +52,12 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     ``where``: dimension → value, or a list/tuple/set of values. Rows come back as dicts,
     ordered by the grouping columns.
 
-    Each part reads only the columns the query names. A cases-only read that groups and
-    filters by week-level dimensions (the trends) takes the whole weeks of the period
-    from the weekly summary and only the partial weeks at its ends from the daily facts;
-    such reads leave out cells with no cases, whichever table they come from."""
+    Each part reads only the columns the query names. A read whose dimensions and
+    measures a weekly table holds takes the whole weeks of the period from that table
+    and only the partial weeks at its ends from the daily facts: a cases-only read by
+    topic or enterprise mix (the trends) from ``insight_case_week`` — such reads leave
+    out cells with no cases, whichever table they come from —, a read by item, element,
+    kind or department (friction, departments) from ``insight_case_item_week``."""
     name, dims, all_measures, _ = TABLES[table]
     measures = tuple(measures or all_measures)
     for m in measures:
@@ -64,8 +73,9 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     if any(isinstance(v, (list, tuple, set, frozenset)) and not v for v in where.values()):
         return []
     today = today or r.today()
-    weekly = table == "case" and set(measures) <= set(WEEK_MEASURES) and set(needed) <= set(WEEK_DIMENSIONS)
-    p = _Params(d)
+    weekly = next((w for w in WEEKLY if table == "case" and set(measures) <= set(w[2]) and set(needed) <= set(w[1])),
+                  None)
+    p = Params(d)
 
     def part(source: str, conds: list[str], exprs: Mapping[str, str]) -> str:
         for dim, value in where.items():
@@ -77,16 +87,18 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
         cols = [f"{exprs.get(c, c)} AS {c}" for c in needed] + list(measures)
         return f"SELECT {', '.join(cols)} FROM {source} WHERE {' AND '.join(conds)}"
 
-    nonzero = ["cases > 0"] if weekly else []
+    nonzero = ["cases > 0"] if weekly and weekly[3] else []
     parts, days = [], []
     past_until = min(until, today - timedelta(days=1))
     if since <= past_until:
         days = [(since, past_until)]
         first, last = r.monday(since + timedelta(days=6)), r.monday(past_until + timedelta(days=1)) - timedelta(days=7)
         if weekly and first <= last:  # whole weeks first … last + 6 from the summary
-            mix = (f"region_code <> '{ALL}'" if set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS)
-                   else " AND ".join(f"{c} = '{ALL}'" for c in WEEK_ENTERPRISE_DIMENSIONS))
-            parts.append(part("insight_case_week", [mix, f"week >= {d.date(first)}", f"week <= {d.date(last)}"], {}))
+            conds = [f"week >= {d.date(first)}", f"week <= {d.date(last)}"]
+            if set(WEEK_ENTERPRISE_DIMENSIONS) <= set(weekly[1]):
+                conds.append(f"region_code <> '{ALL}'" if set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS)
+                             else " AND ".join(f"{c} = '{ALL}'" for c in WEEK_ENTERPRISE_DIMENSIONS))
+            parts.append(part(weekly[0], conds, {}))
             days = [(a, b) for a, b in ((since, first - timedelta(days=1)), (last + timedelta(days=7), past_until))
                     if a <= b]
     for a, b in days:

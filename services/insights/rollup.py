@@ -17,8 +17,11 @@ than 3 days after it was first given is seen at the next rebuild of its day.
 
 The same SELECT, restricted to today, is the "live" part of ``facts.query``.
 
-The weekly summary (``insight_case_week``) is rebuilt in the same transaction for every
-week the range touches, whole, from the daily facts (one more ``INSERT … SELECT``).
+The weekly tables (``insight_case_week``: cases by topic and enterprise mix, for the
+trends; ``insight_case_item_week``: every summable measure by item, element, kind and
+department, for friction, departments and evaluations) are rebuilt in the same
+transaction for every week the range touches, whole, from the daily facts (one more
+``INSERT … SELECT`` each).
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models.insights import (ALL, CASE_DIMENSIONS, CASE_MEASURES, CLOSE_BUCKETS, FIRST_ANSWER_BUCKETS, HIST_BOUNDS,
-                             POLICY_DIMENSIONS, POLICY_MEASURES, RATING_COLUMNS, WEEK_DIMENSIONS,
-                             WEEK_ENTERPRISE_DIMENSIONS)
+                             ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, POLICY_DIMENSIONS, POLICY_MEASURES,
+                             RATING_COLUMNS, WEEK_DIMENSIONS, WEEK_ENTERPRISE_DIMENSIONS)
 
 TZ = ZoneInfo("Asia/Shanghai")
 REPEAT_WINDOW_DAYS = 30
@@ -192,6 +195,17 @@ def week_select(d: Dialect, first: date, last: date) -> str:
     return f"{detail} UNION ALL {total}"
 
 
+def item_week_select(d: Dialect, first: date, last: date) -> str:
+    """``CaseItemWeek`` rows for the weeks starting ``first`` … ``last`` (Mondays), summed
+    from the daily facts over every enterprise mix, channel and topic. Rows without cases
+    are kept: an answer, a rating or a call-back falls on its own day, often not the
+    intake day."""
+    keys = [d.week("day"), *ITEM_WEEK_DIMENSIONS[1:]]
+    sums = ", ".join(f"SUM({m})" for m in ITEM_WEEK_MEASURES)
+    return (f"SELECT {', '.join(keys)}, {sums} FROM insight_case_fact "
+            f"WHERE day >= {d.date(first)} AND day <= {d.date(last + timedelta(days=6))} GROUP BY {', '.join(keys)}")
+
+
 def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
     """Fact-shaped rows (``POLICY_DIMENSIONS`` + ``POLICY_MEASURES``) for events in [lo, hi).
     A recipient is counted once per campaign for "delivered" (on the day of the first
@@ -245,6 +259,11 @@ async def rollup(since: date, until: date) -> dict:
                                   f"AND week <= {d.date(last)}")
         await conn.execute_script(f"INSERT INTO insight_case_week ({', '.join(WEEK_DIMENSIONS)}, cases) "
                                   f"{week_select(d, first, last)}")
+        await conn.execute_script(f"DELETE FROM insight_case_item_week WHERE week >= {d.date(first)} "
+                                  f"AND week <= {d.date(last)}")
+        await conn.execute_script(f"INSERT INTO insight_case_item_week "
+                                  f"({', '.join(ITEM_WEEK_DIMENSIONS + ITEM_WEEK_MEASURES)}) "
+                                  f"{item_week_select(d, first, last)}")
         _, rows = await conn.execute_query(
             f"SELECT (SELECT COUNT(*) FROM insight_case_fact WHERE {span}) AS c, "
             f"(SELECT COUNT(*) FROM insight_policy_fact WHERE {span}) AS p")

@@ -171,6 +171,31 @@ async def test_departments_show_on_time_rates(api):
     assert a["on_time_rate"] < 0.7 and a["rating_mean"] < 3
 
 
+async def test_a_department_with_cases_today_and_before_is_listed_once(api):
+    """Days before today come from the facts, today from live rows: the two parts of one
+    department (and of one size class in policy reach) are shown as one row."""
+    from models import Consultation, Enterprise, ServiceItem
+    from services.insights.rollup import rollup
+
+    now = datetime.now(TZ)
+    item = await ServiceItem.all().order_by("id").first()
+    ent = await Enterprise.create(credit_code="IN9900000000000001", name="今日企业", industry_code="65",
+                                  industry_group="I", region_code="440305", size_class="micro", size_rule_version="t")
+    for at in (now - timedelta(days=3), now - timedelta(minutes=1)):
+        await Consultation.create(enterprise_id=ent.id, channel="miniprogram", kind="consultation", content="请问",
+                                  topic_code="steady", service_item_id=item.id, department_id=item.department_id,
+                                  policy_series_id=7, accepted_at=at, working_days=2, due_at=at + timedelta(days=2),
+                                  remind_at=at, escalate_at=at)
+    await rollup(now.date() - timedelta(days=5), now.date() - timedelta(days=1))
+    h = await _officer(api)
+    body = await (await api.client.get("/api/v1/insights/departments", headers=h)).json()
+    rows = [d for d in body["departments"] if d["department_id"] == item.department_id]
+    assert len(rows) == 1 and rows[0]["cases"] == 2
+    reach = await (await api.client.get("/api/v1/insights/policy-reach", headers=h)).json()
+    assert [(r["key"], r["followups"]) for r in reach["by_size_class"]] == [("micro", 2)]
+    assert reach["total"]["followups"] == 2
+
+
 async def test_policy_reach_counts_follow_ups_by_size_class(api):
     await _world()
     h = await _officer(api)

@@ -85,15 +85,20 @@ def _bucket(seconds: float) -> int:
     return next((i for i, b in enumerate(HIST_BOUNDS) if seconds < b), len(HIST_BOUNDS))
 
 
-async def expected_by_day_topic() -> dict[tuple[date, str], Counter]:
-    """The plain grouping over raw rows, in Python: (day, topic) → measures."""
+def _by_day_topic(day: date, c) -> tuple:
+    return day, c.topic_code
+
+
+async def expected_by_day_topic(group=_by_day_topic) -> dict[tuple, Counter]:
+    """The plain grouping over raw rows, in Python: ``group(event day, case)`` (by
+    default (day, topic)) → measures."""
     from models import CallbackTask, Consultation, Rating, Rectification
 
     cases = {c.id: c for c in await Consultation.all()}
-    out: dict[tuple[date, str], Counter] = defaultdict(Counter)
-    ents: dict[tuple[date, str], set] = defaultdict(set)
+    out: dict[tuple, Counter] = defaultdict(Counter)
+    ents: dict[tuple, set] = defaultdict(set)
     for c in cases.values():
-        key = (_day(c.accepted_at), c.topic_code)
+        key = group(_day(c.accepted_at), c)
         out[key]["cases"] += 1
         ents[key].add(c.enterprise_id)
         out[key]["merged"] += c.merged_into_id is not None
@@ -103,28 +108,28 @@ async def expected_by_day_topic() -> dict[tuple[date, str], Counter]:
                      else p.service_item_id is None and p.topic_code == c.topic_code)]
         out[key]["repeats"] += bool(same)
         if c.first_answered_at:
-            k = (_day(c.first_answered_at), c.topic_code)
+            k = group(_day(c.first_answered_at), c)
             secs = round((c.first_answered_at - c.accepted_at).total_seconds())
             out[k]["answered"] += 1
             out[k]["answered_on_time"] += c.first_answered_at <= c.due_at
             out[k]["first_answer_seconds"] += secs
             out[k][FIRST_ANSWER_BUCKETS[_bucket(secs)]] += 1
         if c.closed_at:
-            k = (_day(c.closed_at), c.topic_code)
+            k = group(_day(c.closed_at), c)
             out[k]["close_count"] += 1
             out[k][CLOSE_BUCKETS[_bucket(round((c.closed_at - c.accepted_at).total_seconds()))]] += 1
         if c.overdue:
-            out[(_day(c.due_at), c.topic_code)]["overdue"] += 1
+            out[group(_day(c.due_at), c)]["overdue"] += 1
     for r in await Rating.all():
-        out[(_day(r.created_at), cases[r.consultation_id].topic_code)][f"rating_{r.score}"] += 1
+        out[group(_day(r.created_at), cases[r.consultation_id])][f"rating_{r.score}"] += 1
     for x in await Rectification.all():
-        out[(_day(x.created_at), cases[x.consultation_id].topic_code)]["rectifications_opened"] += 1
+        out[group(_day(x.created_at), cases[x.consultation_id])]["rectifications_opened"] += 1
         if x.status == "closed":
-            out[(_day(x.closed_at), cases[x.consultation_id].topic_code)]["rectifications_closed"] += 1
+            out[group(_day(x.closed_at), cases[x.consultation_id])]["rectifications_closed"] += 1
     for b in await CallbackTask.all():
-        out[(_day(b.due_at), cases[b.consultation_id].topic_code)]["callbacks_due"] += 1
+        out[group(_day(b.due_at), cases[b.consultation_id])]["callbacks_due"] += 1
         if b.status == "done":
-            out[(_day(b.done_at), cases[b.consultation_id].topic_code)]["callbacks_done"] += 1
+            out[group(_day(b.done_at), cases[b.consultation_id])]["callbacks_done"] += 1
     for key, s in ents.items():
         out[key]["enterprises_distinct"] = len(s)
     return out
@@ -276,3 +281,82 @@ async def test_weekly_cases_equal_raw_rows_with_and_without_filters(client):
     assert await read({}) == await raw({})
     total = sum(await CaseWeek.filter(region_code=ALL, week=monday(day)).values_list("cases", flat=True))
     assert total == sum(n for (w, _), n in (await raw({})).items() if w == monday(day))
+
+
+async def test_weekly_item_measures_equal_raw_rows_and_follow_a_changed_day(client):
+    """``insight_case_item_week`` holds, per week × item × element × kind × department,
+    what a plain grouping of the raw rows gives (each measure in the week of its own
+    event); a second run changes nothing; re-running a changed day rebuilds its week;
+    and a read by department through it (whole weeks), the daily facts (the partial
+    weeks) and live rows (today) equals the raw rows too."""
+    from models import Consultation
+    from models.insights import ITEM_WEEK_DIMENSIONS, CaseItemWeek
+    from services.insights import facts
+    from services.insights.rollup import monday, rollup
+
+    span = await generate(seed=17, days=26, cases=300)
+    first, last = span["start"] - timedelta(days=1), span["today"] + timedelta(days=10)
+
+    def by_week(day: date, c) -> tuple:
+        return monday(day), c.service_item_id or 0, c.element or "", c.kind, c.department_id or 0
+
+    async def table() -> dict:
+        rows = await CaseItemWeek.all().values(*ITEM_WEEK_DIMENSIONS, *CHECKED)
+        return {tuple(r[k] for k in ITEM_WEEK_DIMENSIONS): {m: r[m] for m in CHECKED} for r in rows}
+
+    async def expected() -> dict:
+        return {k: {m: v[m] for m in CHECKED} for k, v in (await expected_by_day_topic(by_week)).items()
+                if any(v[m] for m in CHECKED)}
+
+    await rollup(first, last)
+    once = await table()
+    assert once and once == await expected()
+    await rollup(first, last)
+    assert await table() == once  # idempotent
+
+    day = span["today"] - timedelta(days=9)
+    lo = datetime.combine(day, datetime.min.time(), TZ)
+    moved = await Consultation.filter(accepted_at__gte=lo, accepted_at__lt=lo + timedelta(days=1)).first()
+    await Consultation.filter(id=moved.id).update(kind="complaint" if moved.kind != "complaint" else "suggestion",
+                                                  element="fees")
+    await rollup(day, day)
+    assert await table() == await expected()
+
+    since, today = span["start"] + timedelta(days=1), span["today"]
+    plain: dict = defaultdict(Counter)
+    for (d, *_, dept), v in (await expected_by_day_topic(lambda d, c: (d, c.department_id or 0))).items():
+        if since <= d <= today:
+            plain[dept].update({m: v[m] for m in CHECKED})
+    rows = await facts.query(since, today, group_by=["department_id"], measures=CHECKED)
+    assert {r["department_id"]: {m: r[m] for m in CHECKED} for r in rows} == \
+        {k: {m: v[m] for m in CHECKED} for k, v in plain.items()}
+
+
+async def test_the_migration_fills_weeks_rolled_up_before_it(client):
+    """Upgrading a database whose facts were rolled up before migration 0008: the
+    migration gives those weeks the same rows the rollup would have written."""
+    import importlib
+
+    from tortoise import connections
+
+    from models.insights import CaseItemWeek
+
+    migration = importlib.import_module("models.migrations.0008_insights_item_week")
+    span = await generate(seed=19, days=12, cases=120)
+    await rollup_all(span)
+    cols = sorted(CaseItemWeek._meta.db_fields - {"id"})
+    rolled = sorted(await CaseItemWeek.all().values_list(*cols))
+    assert rolled
+    await CaseItemWeek.all().delete()
+
+    class Editor:
+        client = connections.get("default")
+
+    await migration._backfill(None, Editor())
+    assert sorted(await CaseItemWeek.all().values_list(*cols)) == rolled
+
+
+async def rollup_all(span: dict) -> None:
+    from services.insights.rollup import rollup
+
+    await rollup(span["start"] - timedelta(days=1), span["today"] + timedelta(days=10))

@@ -7,6 +7,7 @@ import random
 from datetime import date, datetime, timedelta
 from itertools import combinations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -156,6 +157,30 @@ def test_bundles_match_a_brute_force_count(raw, min_ent):
     assert [b["support"] for b in got] == sorted((b["support"] for b in got), reverse=True)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(1, 14), st.integers(0, 40)), min_size=20, max_size=200))
+def test_pairs_are_counted_exactly_even_in_windows_crowded_with_items(raw):
+    """Up to 14 items per enterprise within a month: more than a window's triples are
+    taken from, but every pair is still counted (the busiest enterprises must not lose
+    the pairs of their higher-numbered items)."""
+    depts = {i: 10 * (1 + i % 4) for i in range(1, 15)}
+    t0 = datetime(2025, 1, 1)
+    events = [(e, i, t0 + timedelta(days=d)) for e, i, d in raw]
+    got = A.bundle_candidates(events, depts, min_enterprises=1)
+    want = _naive_bundles(events, depts, 30, 1)
+    assert {tuple(b["items"]): b["enterprises"] for b in got if b["size"] == 2} == \
+        {c: k for c, (k, _) in want.items() if len(c) == 2}
+
+
+def test_days_work_as_well_as_times():
+    depts = {1: 1, 2: 2}
+    d0 = date(2025, 3, 1)
+    events = [(e, 1, d0) for e in range(5)] + [(e, 2, d0 + timedelta(days=30)) for e in range(5)]
+    got = A.bundle_candidates(events, depts, min_enterprises=5)
+    assert [(b["items"], b["enterprises"]) for b in got] == [([1, 2], 5)]
+    assert A.bundle_candidates(events, depts, min_enterprises=5, window_days=29) == []
+
+
 def test_items_needed_together_have_lift_above_one_and_far_apart_do_not_count():
     depts = {1: 1, 2: 2, 3: 3, 4: 1}
     t0 = datetime(2025, 3, 1)
@@ -204,3 +229,14 @@ def test_equal_windows_are_equal_and_adjacent(go_live, days):
     (b0, b1), (a0, a1) = w
     assert (b1 - b0) == (a1 - a0) and b1 + timedelta(days=1) == go_live == a0
     assert (a1 - a0).days + 1 == min(days, 90)
+
+
+@pytest.mark.parametrize("lam", [0.5, 1, 3.2, 8, 40, 250, 3000])
+def test_the_poisson_tail_agrees_with_scipy(lam):
+    from scipy import stats
+
+    for x in sorted({0, 1, 2, 5, int(lam) - 1, int(lam), int(lam) + 1, int(lam * 1.5) + 3, int(lam * 3) + 10}):
+        if x < 0:
+            continue
+        want = 1.0 if x <= 0 else float(stats.poisson.sf(x - 1, lam))
+        assert math.isclose(A.poisson_upper_p(x, lam), want, rel_tol=1e-9, abs_tol=1e-15), (x, lam)
