@@ -220,29 +220,48 @@ async def notify_one(*, user_id: int, title: str, summary: str, page: str, criti
             recipient_sql="SELECT id AS user_id FROM app_user WHERE id = $1",
             recipient_params=[user_id], created_by=None, critical=critical, at_ms=at_ms)
         return cid, None
+    st = Statement(conn)
+    ctes, campaign_id, ready = notice_ctes(
+        st, user_id=st.p(user_id, "INT"), title=st.p(title[:128], "TEXT"), summary=summary, page=st.p(page[:256], "TEXT"),
+        source_id=st.p(source_id, "BIGINT"), critical=critical, kind=kind, at_ms=at_ms)
+    [row] = await conn.execute_query_dict(f"WITH {ctes} SELECT {campaign_id} AS id, {ready} AS ready", st.params)
+    return int(row["id"]), int(row["ready"])
+
+
+def notice_ctes(st: Statement, *, user_id: str, title: str, summary: str, page: str, source_id: str,
+                critical: bool, kind: str, at_ms: int | None = None, when: str = "TRUE",
+                name: str = "n") -> tuple[str, str, str]:
+    """PostgreSQL only: :func:`notify_one`'s rows as data-modifying CTEs, to join a larger
+    statement whose other parts decide who hears it and what the notice says.
+
+    ``user_id``, ``title``, ``page`` and ``source_id`` are SQL expressions (parameters or
+    columns of the caller's CTEs; ``title`` already cut to 128 characters, ``page`` to
+    256); ``when`` says whether there is a notice at all (no campaign row otherwise).
+    Returns (the CTEs, named from ``name``; the campaign id; how many deliveries
+    :func:`kick` would offer now) — the last two as scalar SQL expressions.
+    """
     now = now_ms() if at_ms is None else at_ms
     now_dt = datetime.fromtimestamp(now / 1000, UTC)
-    st = Statement(conn)
+    m, c, ins, dl = (f"{name}_{x}" for x in ("m", "c", "ins", "del"))
     wanted = f"{_pref_filter(st, 'policy_types', '')} AND {_pref_filter(st, 'departments', '')}"
-    uid, c_dt = st.p(user_id, "INT"), st.p(now_dt, "TIMESTAMPTZ")
-    texts = ", ".join(st.p(v, "TEXT") for v in (kind[:16], title[:128], summary[:256], page[:256]))
+    c_dt = st.p(now_dt, "TIMESTAMPTZ")
+    texts = f"{st.p(kind[:16], 'TEXT')}, {title}, {st.p(summary[:256], 'TEXT')}, {page}"
     campaign = (f"INSERT INTO notification_campaign (kind, title, summary, page, source_id, critical, topic, "
                 f"department_code, matched, recipients, read_count, created_at, created_by_id) "
-                f"SELECT {texts}, {st.p(source_id, 'BIGINT')}, {st.p(critical, 'BOOLEAN')}, '', '', "
-                f"(SELECT COUNT(*) FROM m), (SELECT COUNT(*) FROM m WHERE m.wanted), 0, {c_dt}, NULL RETURNING id")
-    deliveries = _deliveries_sql(st, "m", c_id="(SELECT c.id FROM c)", c_dt=c_dt, kind=kind, critical=critical,
+                f"SELECT {texts}, {source_id}, {st.p(critical, 'BOOLEAN')}, '', '', "
+                f"(SELECT COUNT(*) FROM {m}), (SELECT COUNT(*) FROM {m} WHERE {m}.wanted), 0, {c_dt}, NULL "
+                f"WHERE {when} RETURNING id")
+    deliveries = _deliveries_sql(st, m, c_id=f"(SELECT {c}.id FROM {c})", c_dt=c_dt, kind=kind, critical=critical,
                                  now=now, where="m.wanted")
-    [row] = await conn.execute_query_dict(
-        f"WITH m AS MATERIALIZED (SELECT {_MEMBER_COLUMNS}, ({wanted}) AS wanted FROM app_user u "
-        f"LEFT JOIN notification_preference p ON p.user_id = u.id WHERE u.is_active AND u.id = {uid}), "
-        f"c AS ({campaign}), "
-        f"ins AS (INSERT INTO inbox_message (user_id, campaign_id, created_at) "
-        f"        SELECT m.user_id, c.id, {c_dt} FROM m, c WHERE m.wanted), "
-        f"del AS ({deliveries} RETURNING digest, not_before) "
-        f"SELECT (SELECT c.id FROM c) AS id, (SELECT COUNT(*) FROM del WHERE NOT del.digest "
-        f"AND (del.not_before IS NULL OR del.not_before <= {st.p(now, 'BIGINT')})) AS ready",
-        st.params)
-    return int(row["id"]), int(row["ready"])
+    ctes = (f"{m} AS MATERIALIZED (SELECT {_MEMBER_COLUMNS}, ({wanted}) AS wanted FROM app_user u "
+            f"LEFT JOIN notification_preference p ON p.user_id = u.id WHERE u.is_active AND u.id = {user_id}), "
+            f"{c} AS ({campaign}), "
+            f"{ins} AS (INSERT INTO inbox_message (user_id, campaign_id, created_at) "
+            f"        SELECT {m}.user_id, {c}.id, {c_dt} FROM {m}, {c} WHERE {m}.wanted), "
+            f"{dl} AS ({deliveries} RETURNING digest, not_before)")
+    ready = (f"(SELECT COUNT(*) FROM {dl} WHERE NOT {dl}.digest "
+             f"AND ({dl}.not_before IS NULL OR {dl}.not_before <= {st.p(now, 'BIGINT')}))")
+    return ctes, f"(SELECT {c}.id FROM {c})", ready
 
 
 # ----------------------------------------------------------------- hand-off

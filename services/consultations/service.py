@@ -232,14 +232,20 @@ class Staff(NamedTuple):
 
 def _pick_sql(st: Statement, department_id: int, topic_code: str) -> str:
     """Least open work among the department's active consultants, those with the topic's
-    skill first; ties to the lower id so the choice is reproducible (at most one row)."""
+    skill first; ties to the lower id so the choice is reproducible (at most one row).
+
+    "Skilled first" is a filter, not a sort key: when anyone has the skill, the others
+    are left out before their open cases are counted. Counting is what dispatch costs —
+    one index entry per open case of each candidate — and it runs on every intake."""
     dept, topic = st.p(department_id, "INT"), st.p(topic_code or "", "TEXT")
     role, open_ = st.p(str(Role.CONSULTANT), "TEXT"), st.many(sorted(workflow.OPEN_STATUSES))
-    return (f"SELECT u.id, u.display_name, u.username FROM app_user u "
-            f"WHERE u.role = {role} AND u.department_id = {dept} AND u.is_active "
-            f"ORDER BY (CASE WHEN EXISTS (SELECT 1 FROM staff_skill k WHERE k.user_id = u.id "
-            f"AND k.topic_code = {topic}) THEN 0 ELSE 1 END), "
-            f"(SELECT COUNT(*) FROM consultation c WHERE c.assignee_id = u.id AND c.status IN {open_}), u.id LIMIT 1")
+    staff = f"role = {role} AND {{u}}.department_id = {dept} AND {{u}}.is_active"
+    skilled = f"SELECT 1 FROM staff_skill k WHERE k.user_id = {{u}}.id AND k.topic_code = {topic}"
+    return (f"SELECT u.id, u.display_name, u.username FROM app_user u WHERE u.{staff.format(u='u')} "
+            f"AND (EXISTS ({skilled.format(u='u')}) OR NOT EXISTS (SELECT 1 FROM app_user v "
+            f"WHERE v.{staff.format(u='v')} AND EXISTS ({skilled.format(u='v')}))) "
+            f"ORDER BY (SELECT COUNT(*) FROM consultation c WHERE c.assignee_id = u.id AND c.status IN {open_}), "
+            f"u.id LIMIT 1")
 
 
 def _staff(row: dict) -> Staff | None:
@@ -407,17 +413,25 @@ async def _existing(scope: str, key: str, data: ConsultationCreate) -> Consultat
     return row
 
 
-async def _asker(user_id: int, scope: str, key: str | None) -> tuple[str | None, bool]:
-    """The asker's openid (for msgSecCheck) and whether their Idempotency-Key is taken:
-    one round trip on every intake. A taken key is then read whole by :func:`_existing`."""
+class Asker(NamedTuple):
+    """What intake reads before the content check, in one round trip."""
+
+    openid: str | None  # for msgSecCheck
+    key_taken: bool  # the Idempotency-Key already names a case: read it whole (:func:`_existing`)
+    working_days: int  # the deadline rule for the suggested department or item (:func:`_days`)
+
+
+async def _asker(rt: Runtime, user_id: int, scope: str, key: str | None, kind: str,
+                 s: classifier.Suggestion) -> Asker:
     conn = connections.get("default")
     st = Statement(conn)
     uid = st.p(user_id, "INT")
     taken = (f"EXISTS (SELECT 1 FROM consultation c WHERE c.idempotency_scope = {st.p(scope, 'TEXT')} "
              f"AND c.idempotency_key = {st.p(key, 'TEXT')})") if key else "FALSE"
-    rows = await conn.execute_query_dict(
-        f"SELECT (SELECT u.openid FROM app_user u WHERE u.id = {uid}) AS openid, {taken} AS taken", st.params)
-    return rows[0]["openid"], bool(rows[0]["taken"])
+    [row] = await conn.execute_query_dict(
+        f"SELECT (SELECT u.openid FROM app_user u WHERE u.id = {uid}) AS openid, {taken} AS taken, "
+        f"{_rules_sql(st, kind, s.department_id, s.service_item_id)}", st.params)
+    return Asker(row["openid"], bool(row["taken"]), _days(rt, kind, row))
 
 
 async def create(rt: Runtime, *, data: ConsultationCreate, viewer: Principal, idempotency_key: str | None,
@@ -428,13 +442,18 @@ async def create(rt: Runtime, *, data: ConsultationCreate, viewer: Principal, id
         raise PermissionDenied("请先完善企业信息后再提交咨询", code="enterprise_required")
     _check_length(rt, data.content)
     scope = f"u{viewer.user_id}"
-    openid, seen = await _asker(viewer.user_id, scope, idempotency_key)
-    if seen:
+    # Classified before anything is read: the suggested department and item say which
+    # deadline rule applies, and that is read with the asker (one round trip fewer).
+    item, policy = await _resolve_refs(data)
+    s = await suggest(rt, data.content, service_item_id=item.id if item else None,
+                      policy_department_id=policy.department_id if policy else None)
+    asker = await _asker(rt, viewer.user_id, scope, idempotency_key, data.kind, s)
+    if asker.key_taken:
         found = await _existing(scope, idempotency_key, data)
         if found is not None:
             return found, False
     await _rate_limit(rt, viewer.user_id)
-    verdict, label = await sec_check(rt, openid, data.content)
+    verdict, label = await sec_check(rt, asker.openid, data.content)
     if verdict == "risky":
         await count_refusal(rt)
         await audit.record("consultation_refused", actor=viewer, target_type="enterprise",
@@ -445,7 +464,8 @@ async def create(rt: Runtime, *, data: ConsultationCreate, viewer: Principal, id
         row, campaigns = await _intake(rt, data=data, enterprise_id=viewer.enterprise_id, asked_by=viewer.user_id,
                                        recorded_by=None, channel="miniprogram", contact_name="",
                                        moderation=moderation, label=label, actor=viewer,
-                                       idempotency=(scope, idempotency_key) if idempotency_key else None)
+                                       idempotency=(scope, idempotency_key) if idempotency_key else None,
+                                       refs=(item, policy), suggestion=s, working_days=asker.working_days)
     except IntegrityError:
         # Another request with the same key won the race: answer with its case.
         found = await _existing(scope, idempotency_key, data) if idempotency_key else None
@@ -492,40 +512,80 @@ async def create_offline(rt: Runtime, *, data: OfflineIntake, viewer: Principal,
 
 async def _intake(rt: Runtime, *, data: ConsultationCreate, enterprise_id: int, asked_by: int | None,
                   recorded_by: int | None, channel: str, contact_name: str, moderation: str,
-                  label: int | None, actor: Principal, idempotency: tuple[str, str] | None
+                  label: int | None, actor: Principal, idempotency: tuple[str, str] | None,
+                  refs: tuple[ServiceItem | None, Policy | None] | None = None,
+                  suggestion: classifier.Suggestion | None = None, working_days: int | None = None
                   ) -> tuple[Consultation, list[int]]:
-    item, policy = await _resolve_refs(data)
-    accepted = now()
-    s = await suggest(rt, data.content, service_item_id=item.id if item else None,
-                      policy_department_id=policy.department_id if policy else None)
+    """Store a new case with its first events and dispatch it as it is written
+    (:func:`dispatch`'s rules: moderated text, the department's consultant with the least
+    open work): no guarded UPDATE is needed, since nobody else can see the row before
+    commit. ``refs``, ``suggestion`` and ``working_days`` are read here unless the caller
+    has them. Returns the case and the notice campaigns to kick after commit."""
+    item, policy = refs if refs is not None else await _resolve_refs(data)
+    s = suggestion or await suggest(rt, data.content, service_item_id=item.id if item else None,
+                                    policy_department_id=policy.department_id if policy else None)
+    row, events = await _draft(data, s, policy, enterprise_id=enterprise_id, asked_by=asked_by,
+                               recorded_by=recorded_by, channel=channel, contact_name=contact_name,
+                               moderation=moderation, label=label, actor=actor, idempotency=idempotency)
+    dispatchable = moderation in DISPATCHABLE
+    if connections.get("default").capabilities.dialect != "postgres":
+        return row, await _write_in_steps(rt, row, events, s, dispatchable)
+    if working_days is None:
+        working_days = await working_days_for(rt, kind=data.kind, department_id=s.department_id,
+                                              service_item_id=s.service_item_id)
+    _set(row, clock(row.accepted_at, working_days))
+    notice = await _store_and_dispatch(row, events, dispatchable and s.department_id is not None)
+    # A notice with nothing to offer now is not kicked (see _notify).
+    return row, [notice[0]] if notice is not None and notice[1] else []
+
+
+async def _draft(data: ConsultationCreate, s: classifier.Suggestion, policy: Policy | None, *, enterprise_id: int,
+                 asked_by: int | None, recorded_by: int | None, channel: str, contact_name: str, moderation: str,
+                 label: int | None, actor: Principal, idempotency: tuple[str, str] | None,
+                 ) -> tuple[Consultation, list[ConsultationEvent]]:
+    """The new case, accepted now (deadline columns still to set), and its first events
+    (the case id, 0 here, is set once the case is inserted)."""
+    row = Consultation(
+        enterprise_id=enterprise_id, asked_by_id=asked_by, recorded_by_id=recorded_by, channel=channel,
+        kind=data.kind, content=data.content, contact_name=contact_name, service_item_id=s.service_item_id,
+        policy_id=policy.id if policy else None, policy_series_id=policy.series_id if policy else None,
+        element=data.element, element_detail=data.element_detail, topic_code=s.topic_code,
+        department_id=s.department_id, suggestion=s.as_dict(), moderation=moderation,
+        moderation_label=label, accepted_at=now(), idempotency_scope=idempotency[0] if idempotency else None,
+        idempotency_key=idempotency[1] if idempotency else None)
+    events = [_event_row(0, "create", "", "new", actor, await _name(actor), channel=channel,
+                         suggestion=s.as_dict())]
+    if moderation == "held":
+        events.append(_event_row(0, "moderation_hold", "new", "new", None, label=label))
+    return row, events
+
+
+async def _write_in_steps(rt: Runtime, row: Consultation, events: list[ConsultationEvent],
+                          s: classifier.Suggestion, dispatchable: bool) -> list[int]:
+    """The general path (SQLite; any dialect): deadline and consultant, the case, its
+    events and the notice, statement by statement in one transaction."""
     campaigns: list[int] = []
     async with in_transaction():
-        # Dispatch as the case is written (dispatch()'s rules: moderated text, the
-        # department's consultant with the least open work): no guarded UPDATE is needed,
-        # since nobody else can see the row before commit.
-        days, pick = await _plan(rt, data.kind, s, moderation in DISPATCHABLE)
-        row = Consultation(
-            enterprise_id=enterprise_id, asked_by_id=asked_by, recorded_by_id=recorded_by, channel=channel,
-            kind=data.kind, content=data.content, contact_name=contact_name, service_item_id=s.service_item_id,
-            policy_id=policy.id if policy else None, policy_series_id=policy.series_id if policy else None,
-            element=data.element, element_detail=data.element_detail, topic_code=s.topic_code,
-            department_id=s.department_id, suggestion=s.as_dict(), moderation=moderation,
-            moderation_label=label, accepted_at=accepted, idempotency_scope=idempotency[0] if idempotency else None,
-            idempotency_key=idempotency[1] if idempotency else None, **clock(accepted, days),
-            **({"status": workflow.next_status("new", "assign"), "assignee_id": pick.id} if pick else {}))
-        # The case id (0 here) is set by _store once the case is inserted.
-        events = [_event_row(0, "create", "", "new", actor, await _name(actor), channel=channel,
-                             suggestion=s.as_dict())]
-        if moderation == "held":
-            events.append(_event_row(0, "moderation_hold", "new", "new", None, label=label))
+        days, pick = await _plan(rt, row.kind, s, dispatchable)
+        _set(row, clock(row.accepted_at, days))
         if pick:
-            events.append(_event_row(0, "assign", "new", row.status, None, "", assignee_id=pick.id,
-                                     assignee=pick.display_name or pick.username, reason="",
-                                     previous_assignee_id=None))
+            row.status, row.assignee_id = workflow.next_status("new", "assign"), pick.id
+            events.append(_event_row(0, "assign", "new", row.status, None, "", **_assign_detail(pick)))
         await _store(row, events)
         if pick:
             await _notify_assignee(row, pick.id, campaigns)
-    return row, campaigns
+    return campaigns
+
+
+def _set(row: Consultation, values: dict[str, Any]) -> None:
+    for k, v in values.items():
+        setattr(row, k, v)
+
+
+def _assign_detail(pick: Staff) -> dict[str, Any]:
+    """What an assignment at intake records: the same detail as a supervisor's 派单."""
+    return {"assignee_id": pick.id, "assignee": pick.display_name or pick.username, "reason": "",
+            "previous_assignee_id": None}
 
 
 @functools.cache
@@ -536,37 +596,83 @@ def _columns(model: type) -> tuple[tuple[str, str, Any], ...]:
                  if not meta.fields_map[name].generated)
 
 
-def _values(st: Statement, row: Any, skip: str = "") -> str:
+def _values(st: Statement, row: Any, skip: str = "", sql: dict[str, str] | None = None) -> str:
     """The row's values as the ORM would bind them (``to_db_value`` also stamps the
-    ``auto_now`` times on the instance, as ``save()`` does)."""
-    return ", ".join(st.p(f.to_db_value(getattr(row, name), row)) for name, _, f in _columns(type(row))
-                     if name != skip)
+    ``auto_now`` times on the instance, as ``save()`` does); ``sql``: columns whose value
+    is an SQL expression instead."""
+    sql = sql or {}
+    return ", ".join(sql[name] if name in sql else st.p(f.to_db_value(getattr(row, name), row))
+                     for name, _, f in _columns(type(row)) if name != skip)
 
 
 async def _store(row: Consultation, events: list[ConsultationEvent]) -> None:
-    """Insert a new case and its first events. On PostgreSQL one statement (the case's id
-    comes from a data-modifying CTE) instead of the ORM's create plus a bulk insert: two
-    round trips and most of the ORM's per-row work fewer on every intake (python -m bench
-    intake). The columns and bound values are the ORM's own, so the rows are the same."""
+    """Insert a new case and its first events through the ORM (:func:`_write_in_steps`)."""
+    await row.save(force_create=True)
+    for e in events:
+        e.consultation_id = row.id
+    await ConsultationEvent.bulk_create(events)
+
+
+async def _store_and_dispatch(row: Consultation, events: list[ConsultationEvent],
+                              dispatch: bool) -> tuple[int, int] | None:
+    """PostgreSQL: insert a new case with its first events and, if ``dispatch``, assign it
+    to the consultant :func:`_pick_sql` finds, record the assignment and write their
+    notice (:func:`outbox.notice_ctes`) — all in one statement, hence one implicit
+    transaction and one round trip, where the general path takes six (begin, the pick,
+    the case, the events, the notice, commit) on every intake (python -m bench intake).
+
+    The case's and the first events' columns and values are the ORM's own; the
+    assignment's are those :func:`_intake` writes on SQLite, and a parity test holds the
+    two paths to the same rows. Sets the row's id, status and assignee. Returns (notice
+    campaign, deliveries ready to kick), or None when nobody was assigned.
+    """
     conn = connections.get("default")
-    if conn.capabilities.dialect != "postgres":
-        await row.save(force_create=True)
-        for e in events:
-            e.consultation_id = row.id
-        await ConsultationEvent.bulk_create(events)
-        return
     st = Statement(conn)
+    ctes: list[str] = []
+    chosen: dict[str, str] = {}
+    if dispatch:
+        ctes.append(f"pick AS ({_pick_sql(st, row.department_id, row.topic_code)})")
+        assigned = workflow.next_status("new", "assign")
+        chosen = {"status": f"COALESCE((SELECT {st.p(assigned, 'TEXT')} FROM pick), {st.p(row.status, 'TEXT')})",
+                  "assignee_id": "(SELECT pick.id FROM pick)"}
     case_cols = ", ".join(c for _, c, _ in _columns(Consultation))
-    case = f"INSERT INTO consultation ({case_cols}) VALUES ({_values(st, row)}) RETURNING id"
+    ctes.append(f"c AS (INSERT INTO consultation ({case_cols}) VALUES ({_values(st, row, sql=chosen)}) "
+                f"RETURNING id, status, assignee_id)")
     event_cols = ", ".join(c for n, c, _ in _columns(ConsultationEvent) if n != "consultation_id")
     rows = ", ".join(f"((SELECT id FROM c), {_values(st, e, 'consultation_id')})" for e in events)
+    ctes.append(f"e AS (INSERT INTO consultation_event (consultation_id, {event_cols}) VALUES {rows} RETURNING id)")
+    notice = ""
+    if dispatch:
+        # The assignment as _event_row writes it for the system (no actor), its detail
+        # as _assign_detail, at the same moment as the case's creation. The history is
+        # ordered by id, and sub-statements of one WITH run in no set order: reading
+        # all of ``e`` first makes the creation take its id before the assignment.
+        text = lambda v: st.p(v, "TEXT")  # noqa: E731
+        ctes.append(
+            "ea AS (INSERT INTO consultation_event (consultation_id, action, from_status, to_status, actor_id, "
+            "actor_role, actor_name, detail, at) "
+            f"SELECT c.id, {text('assign')}, {text('new')}, c.status, NULL, {text('system')}, {text('系统')}, "
+            f"CAST(json_build_object('assignee_id', p.id, 'assignee', COALESCE(NULLIF(p.display_name, ''), "
+            f"p.username), 'reason', '', 'previous_assignee_id', NULL) AS JSONB), "
+            f"{st.p(events[0].at, 'TIMESTAMPTZ')} FROM c JOIN pick p ON p.id = c.assignee_id "
+            f"WHERE (SELECT COUNT(*) FROM e) > 0)")
+        case_id = "(SELECT c.id FROM c)"
+        title, summary, page = _assignment_notice(row)
+        notice_sql, campaign_id, ready = outbox.notice_ctes(
+            st, user_id="(SELECT c.assignee_id FROM c)", when="EXISTS (SELECT 1 FROM c WHERE c.assignee_id IS NOT NULL)",
+            title=f"LEFT({text(title)} || {case_id}, 64)", summary=summary, page=f"({text(page)} || {case_id})",
+            source_id=case_id, critical=True, kind="case_assigned")
+        ctes.append(notice_sql)
+        notice = f", {campaign_id} AS campaign_id, {ready} AS ready"
     [found] = await conn.execute_query_dict(
-        f"WITH c AS ({case}), e AS (INSERT INTO consultation_event (consultation_id, {event_cols}) VALUES {rows}) "
-        f"SELECT id FROM c", st.params)
-    row.id = int(found["id"])
+        f"WITH {', '.join(ctes)} SELECT c.id, c.status, c.assignee_id{notice} FROM c", st.params)
+    row.id, row.status, row.assignee_id = int(found["id"]), found["status"], found["assignee_id"]
     row._saved_in_db = True
     for e in events:
         e.consultation_id = row.id
+    if found.get("campaign_id") is None:
+        return None
+    return int(found["campaign_id"]), int(found["ready"])
 
 
 async def recheck_pending(rt: Runtime, limit: int = 100) -> int:
@@ -834,10 +940,17 @@ async def _assign_guarded(row: Consultation, user: User | Staff, viewer: Princip
         await _notify_assignee(row, user.id, campaigns)
 
 
+def _assignment_notice(row: Consultation) -> tuple[str, str, str]:
+    """What the assignee is told: title and console page, each followed by the case id,
+    and the summary."""
+    return (f"新派单：{KIND_LABELS[row.kind]}#", f"{row.content[:40]}（办理期限 {local(row.due_at):%m月%d日}）"[:120],
+            CONSOLE_PAGE.format(id=""))
+
+
 async def _notify_assignee(row: Consultation, user_id: int, campaigns: list[int]) -> None:
-    await _notify(campaigns, user_id=user_id, title=f"新派单：{KIND_LABELS[row.kind]}#{row.id}",
-                  summary=f"{row.content[:40]}（办理期限 {local(row.due_at):%m月%d日}）",
-                  page=CONSOLE_PAGE.format(id=row.id), critical=True, kind="case_assigned", case_id=row.id)
+    title, summary, page = _assignment_notice(row)
+    await _notify(campaigns, user_id=user_id, title=f"{title}{row.id}", summary=summary, page=f"{page}{row.id}",
+                  critical=True, kind="case_assigned", case_id=row.id)
 
 
 async def assign(rt: Runtime, *, case_id: int, assignee_id: int, reason: str, viewer: Principal,

@@ -1,0 +1,118 @@
+"""On PostgreSQL a new case, its first events, its dispatch and the assignee's notice are
+written by one statement (``service._store_and_dispatch``); the general path
+(``service._write_in_steps``, the only one on SQLite) writes them statement by statement.
+Whatever a consultant, a supervisor or the enterprise later sees must not depend on which
+path took the case: both must leave the same rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import Department, User
+from models.consultation import Consultation, ConsultationEvent
+from models.notifications import Campaign, Delivery, InboxMessage, WeChatFollower
+from services.auth.principal import Principal
+from services.auth.roles import Role
+from services.consultations import service
+from services.consultations.schemas import ConsultationCreate
+from tests.conftest import BACKEND
+
+pytestmark = [pytest.mark.usefixtures("topics"),
+              pytest.mark.skipif(BACKEND != "pg", reason="the one-statement intake exists on PostgreSQL only; "
+                                                         "SQLite always takes the general path tested elsewhere")]
+
+TAX_QUESTION = "我们是小规模纳税人，增值税发票怎么申报？需要准备什么材料？"
+#: Routed to 人社 (RS), where these tests create no consultant.
+HR_QUESTION = "公司新招了两名员工，社保参保和养老保险怎么办理？"
+#: Differ by nature between two cases: their ids and the moments they were written.
+CASE_OWN = {"id", "idempotency_key", "accepted_at", "remind_at", "created_at", "updated_at"}
+DELIVERY_FIELDS = ("user_id", "channel", "openid", "status", "digest", "attempts", "credit_held", "not_before",
+                   "last_error", "note")
+
+
+async def _rows(row: Consultation) -> dict:
+    """Everything the intake wrote for the case, with the case's own id written as #ID."""
+    case = await Consultation.get(id=row.id)
+    fields = {k: v for k, v in case.__dict__.items() if not k.startswith("_") and k not in CASE_OWN}
+    events = [(e.action, e.from_status, e.to_status, e.actor_id, e.actor_role, e.actor_name, e.detail)
+              for e in await ConsultationEvent.filter(consultation_id=row.id).order_by("id")]
+    notices = []
+    for c in await Campaign.filter(source_id=row.id, kind="case_assigned"):
+        inbox = await InboxMessage.filter(campaign_id=c.id).values_list("user_id", flat=True)
+        deliveries = sorted(tuple(getattr(d, f) for f in DELIVERY_FIELDS)
+                            for d in await Delivery.filter(campaign_id=c.id))
+        notices.append((c.title.replace(str(row.id), "#ID"), c.summary, c.page.replace(str(row.id), "#ID"),
+                        c.critical, c.matched, c.recipients, c.created_by_id, sorted(inbox), deliveries))
+    return {"case": fields, "events": events, "notices": notices}
+
+
+async def _both(rt, owner: User, content: str, moderation: str) -> tuple[dict, dict, list, list]:
+    data = ConsultationCreate(content=content, kind="consultation")
+    asker = Principal(user_id=owner.id, role=Role.ENTERPRISE_OWNER, enterprise_id=owner.enterprise_id)
+    s = await service.suggest(rt, content, service_item_id=None, policy_department_id=None)
+    written, kicks = [], []
+    for path in ("steps", "one statement"):
+        row, events = await service._draft(
+            data, s, None, enterprise_id=owner.enterprise_id, asked_by=owner.id, recorded_by=None,
+            channel="miniprogram", contact_name="", moderation=moderation, label=None, actor=asker,
+            idempotency=(f"u{owner.id}", f"parity-{moderation}-{path.replace(' ', '-')}"))
+        if path == "steps":
+            kicks.append(await service._write_in_steps(rt, row, events, s, moderation in service.DISPATCHABLE))
+        else:
+            days = await service.working_days_for(rt, kind="consultation", department_id=s.department_id,
+                                                  service_item_id=s.service_item_id)
+            service._set(row, service.clock(row.accepted_at, days))
+            notice = await service._store_and_dispatch(row, events, moderation in service.DISPATCHABLE
+                                                       and s.department_id is not None)
+            kicks.append([notice[0]] if notice and notice[1] else [])
+        written.append(await _rows(row))
+    return written[0], written[1], kicks[0], kicks[1]
+
+
+@pytest.fixture
+async def owner(api) -> User:
+    _, enterprise = await api.owner("one-statement-owner")
+    return await User.get(enterprise_id=enterprise["id"], role="enterprise_owner")
+
+
+@pytest.fixture
+async def tax_consultant(api) -> User:
+    """The only consultant of 税务 (SW), so both paths must pick them; reachable on WeChat
+    (openid and a followed official account), so the notice has delivery rows to compare."""
+    await api.staff_token("consultant", "one-statement-tax", department="SW")
+    user = await User.get(username="one-statement-tax")
+    user.openid, user.unionid = "oSBXone-statement-tax", "uSBXone-statement-tax"
+    await user.save()
+    await WeChatFollower.create(openid="oMPone-statement-tax", unionid=user.unionid)
+    return user
+
+
+async def test_a_dispatched_case_has_the_same_rows_either_way(rt, owner, tax_consultant):
+    steps, one, kicked_steps, kicked_one = await _both(rt, owner, TAX_QUESTION, "pass")
+    assert steps == one
+    assert one["case"]["status"] == "assigned" and one["case"]["assignee_id"] == tax_consultant.id
+    assert one["case"]["department_id"] == (await Department.get(code="SW")).id
+    assert [e[0] for e in one["events"]] == ["create", "assign"]
+    assert one["events"][1][6] == {"assignee_id": tax_consultant.id, "assignee": "one-statement-tax", "reason": "",
+                                   "previous_assignee_id": None}
+    [notice] = one["notices"]
+    assert notice[0] == "新派单：咨询##ID" and notice[2] == "/console/#/cases/#ID" and notice[7] == [tax_consultant.id]
+    assert sorted(d[1] for d in notice[8]) == ["subscribe", "template"]
+    # Ready deliveries: both paths hand the notice to the workers after commit.
+    assert len(kicked_steps) == len(kicked_one) == 1
+
+
+async def test_held_content_is_stored_the_same_way_and_not_dispatched(rt, owner, tax_consultant):
+    steps, one, kicked_steps, kicked_one = await _both(rt, owner, TAX_QUESTION, "held")
+    assert steps == one
+    assert one["case"]["status"] == "new" and one["case"]["assignee_id"] is None
+    assert [e[0] for e in one["events"]] == ["create", "moderation_hold"] and one["notices"] == []
+    assert kicked_steps == kicked_one == []
+
+
+async def test_a_department_without_consultants_keeps_the_case_waiting_either_way(rt, owner, tax_consultant):
+    steps, one, _, _ = await _both(rt, owner, HR_QUESTION, "pass")
+    assert steps == one
+    assert one["case"]["department_id"] == (await Department.get(code="RS")).id
+    assert one["case"]["status"] == "new" and one["case"]["assignee_id"] is None
+    assert [e[0] for e in one["events"]] == ["create"] and one["notices"] == []
