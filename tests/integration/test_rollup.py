@@ -333,7 +333,7 @@ async def test_weekly_item_measures_equal_raw_rows_and_follow_a_changed_day(clie
 
 
 async def test_the_migration_fills_weeks_rolled_up_before_it(client):
-    """Upgrading a database whose facts were rolled up before migration 0008: the
+    """Upgrading a database whose facts were rolled up before migration 0009: the
     migration gives those weeks the same rows the rollup would have written."""
     import importlib
 
@@ -341,7 +341,7 @@ async def test_the_migration_fills_weeks_rolled_up_before_it(client):
 
     from models.insights import CaseItemWeek
 
-    migration = importlib.import_module("models.migrations.0008_insights_item_week")
+    migration = importlib.import_module("models.migrations.0009_insights_item_week")
     span = await generate(seed=19, days=12, cases=120)
     await rollup_all(span)
     cols = sorted(CaseItemWeek._meta.db_fields - {"id"})

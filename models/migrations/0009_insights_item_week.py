@@ -51,7 +51,7 @@ async def _drop_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_insights_weekly')]
+    dependencies = [('models', '0008_followers')]
 
     initial = False
 

@@ -7,7 +7,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_insights_weekly')]
+    dependencies = [('models', '0009_insights_item_week')]
 
     initial = False
 
