@@ -8,10 +8,10 @@ Two kinds of matching, each where it is cheap:
 * one enterprise against every published policy (the feed) runs in Python over a
   per-process snapshot of the published policies. The snapshot is checked against a
   version key in Redis at most once a second and every change of the published set
-  bumps it, as the catalogue does. Besides the session lookup a feed request costs one
-  Redis GET: the enterprise's profile (row and tags) is cached per process under a
-  per-enterprise version key that every profile or tag write renews, and the database
-  is asked only when that key has moved. Summaries are serialized once per snapshot
+  bumps it, as the catalogue does. A feed request costs one Redis round trip, the
+  session lookup: the enterprise's profile (row and tags) is cached per process under a
+  per-enterprise version key that every profile or tag write renews, the session lookup
+  reads that key in the same script, and the database is asked only when it has moved. Summaries are serialized once per snapshot
   and each policy remembers its verdict for the profile fields its rules read.
 """
 
@@ -37,7 +37,7 @@ from models import (Department, Enterprise, EnterpriseTag, Policy, PolicyConsent
                     User)
 from notifications import outbox
 from services import audit
-from services.auth.principal import Principal
+from services.auth.principal import UNREAD, Principal
 from services.enterprises.service import bump_profile_version
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.policies import rules as R
@@ -188,8 +188,12 @@ class ProfileCache:
     def __init__(self) -> None:
         self._entries: dict[int, _CachedProfile] = {}
 
-    async def get(self, rt: Runtime, enterprise_id: int) -> R.Profile | None:
-        version = await rt.redis.get(rt.keys.enterprise_profile_version(enterprise_id))
+    async def get(self, rt: Runtime, enterprise_id: int, version: Any = UNREAD) -> R.Profile | None:
+        """``version``: the enterprise's version key as the session lookup read it in its
+        round trip (``Principal.profile_version``); read here when the caller has none.
+        Either way it is read before the database, which is what makes the copy safe."""
+        if version is UNREAD:
+            version = await rt.redis.get(rt.keys.enterprise_profile_version(enterprise_id))
         now = time.monotonic()
         hit = self._entries.get(enterprise_id)
         if hit is not None and hit.version == version and now - hit.loaded_at < PROFILE_MAX_AGE:
@@ -335,7 +339,7 @@ async def recommended(rt: Runtime, *, viewer: Principal, page: int, page_size: i
     if viewer.enterprise_id is None:
         raise NotFound("请先完成企业认证")
     snapshot = await cache(rt).get(rt)
-    profile = await profile_cache(rt).get(rt, viewer.enterprise_id)
+    profile = await profile_cache(rt).get(rt, viewer.enterprise_id, viewer.profile_version)
     if profile is None:
         raise NotFound("企业不存在")
     day = today()
