@@ -17,6 +17,7 @@ Two kinds of matching, each where it is cheap:
 
 from __future__ import annotations
 
+import itertools
 import operator
 import time
 from collections.abc import Callable, Hashable
@@ -170,10 +171,15 @@ PROFILE_CACHE_SIZE = 50_000
 
 
 @dataclass(slots=True)
-class _CachedProfile:
+class CachedProfile:
     version: Any  # the Redis value it was loaded under (None: no write since the key expired)
     profile: R.Profile
     loaded_at: float
+    #: (snapshot serial, day, (summary, match) JSON of the fitting policies best first):
+    #: this profile's feed, worked out on its first request. A profile is never changed in
+    #: place (a write brings a new CachedProfile), so only the snapshot and the day can age
+    #: it. Bytes only, shared with the snapshot: an old snapshot is not kept alive by it.
+    ranked: tuple[int, date, tuple[tuple[bytes, bytes], ...]] | None = None
 
 
 class ProfileCache:
@@ -188,7 +194,7 @@ class ProfileCache:
     def __init__(self) -> None:
         self._entries: dict[int, _CachedProfile] = {}
 
-    async def get(self, rt: Runtime, enterprise_id: int, version: Any = UNREAD) -> R.Profile | None:
+    async def get(self, rt: Runtime, enterprise_id: int, version: Any = UNREAD) -> CachedProfile | None:
         """``version``: the enterprise's version key as the session lookup read it in its
         round trip (``Principal.profile_version``); read here when the caller has none.
         Either way it is read before the database, which is what makes the copy safe."""
@@ -197,14 +203,15 @@ class ProfileCache:
         now = time.monotonic()
         hit = self._entries.get(enterprise_id)
         if hit is not None and hit.version == version and now - hit.loaded_at < PROFILE_MAX_AGE:
-            return hit.profile
+            return hit
         profile = await profile_of(enterprise_id)
         self._entries.pop(enterprise_id, None)
-        if profile is not None:
-            if len(self._entries) >= PROFILE_CACHE_SIZE:
-                del self._entries[next(iter(self._entries))]  # the longest loaded
-            self._entries[enterprise_id] = _CachedProfile(version, profile, now)
-        return profile
+        if profile is None:
+            return None
+        if len(self._entries) >= PROFILE_CACHE_SIZE:
+            del self._entries[next(iter(self._entries))]  # the longest loaded
+        found = self._entries[enterprise_id] = CachedProfile(version, profile, now)
+        return found
 
 
 def profile_cache(rt: Runtime) -> ProfileCache:
@@ -232,10 +239,15 @@ class _Entry:
     memo: dict[Hashable, tuple[int, bytes] | None] = field(default_factory=dict)
 
 
+_serials = itertools.count(1)
+
+
 @dataclass
 class Snapshot:
     version: str
     entries: list[_Entry]
+    #: Tells this snapshot from any other built in the process (profiles' feeds are per snapshot).
+    serial: int = field(default_factory=lambda: next(_serials))
     _live: tuple[date, list[_Entry]] | None = field(default=None, repr=False)
 
     def live(self, day: date) -> list[_Entry]:
@@ -339,21 +351,36 @@ async def recommended(rt: Runtime, *, viewer: Principal, page: int, page_size: i
     if viewer.enterprise_id is None:
         raise NotFound("请先完成企业认证")
     snapshot = await cache(rt).get(rt)
-    profile = await profile_cache(rt).get(rt, viewer.enterprise_id, viewer.profile_version)
-    if profile is None:
+    cached = await profile_cache(rt).get(rt, viewer.enterprise_id, viewer.profile_version)
+    if cached is None:
         raise NotFound("企业不存在")
     day = today()
-    fits: list[tuple[tuple, bytes, _Entry]] = []
+    ranked = cached.ranked
+    if ranked is None or ranked[0] != snapshot.serial or ranked[1] != day:
+        ranked = cached.ranked = (snapshot.serial, day, _rank(snapshot, cached.profile, day))
+    fits = ranked[2]
+    start = (page - 1) * page_size
+    parts = []
+    for head, match in fits[start:start + page_size]:
+        parts += (head, b',"match":', match, b"},")
+    if parts:
+        parts[-1] = b"}"
+    return {"items": orjson.Fragment(b"[" + b"".join(parts) + b"]"), "total": len(fits), "page": page,
+            "page_size": page_size}
+
+
+def _rank(snapshot: Snapshot, profile: R.Profile, day: date) -> tuple[tuple[bytes, bytes], ...]:
+    """The policies that fit the profile on ``day``, best first: (summary JSON without its
+    closing brace, match JSON) each."""
+    fits: list[tuple[tuple, bytes, bytes]] = []
     for entry in snapshot.live(day):
         if not _may_fit(entry.rules, profile):
             continue
         found = _match(entry, profile, day)
         if found is not None:
-            fits.append(((-found[0], *entry.sort_key), found[1], entry))
-    fits.sort(key=lambda f: f[0])
-    start = (page - 1) * page_size
-    items = b",".join(entry.head + b',"match":' + match + b"}" for _key, match, entry in fits[start:start + page_size])
-    return {"items": orjson.Fragment(b"[" + items + b"]"), "total": len(fits), "page": page, "page_size": page_size}
+            fits.append(((-found[0], *entry.sort_key), entry.head, found[1]))
+    fits.sort(key=operator.itemgetter(0))
+    return tuple((head, match) for _key, head, match in fits)
 
 
 def _visible_to_enterprises(row: Policy, day: date) -> bool:

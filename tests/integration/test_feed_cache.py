@@ -6,7 +6,7 @@ are exactly what the matching rules say."""
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import orjson
@@ -171,6 +171,23 @@ async def test_the_profile_version_comes_with_the_session_lookup(client, api, mo
                             headers=auth(owner))
     assert resp.status == 200, await resp.text()
     assert await _titles(client, owner) == ["十人以下企业社保补贴", "深圳小微企业贴息", "高新技术企业奖励"]
+
+
+async def test_a_remembered_feed_drops_a_policy_on_the_morning_after_its_last_day(client, api, monkeypatch):
+    author = await api.staff_token("policy_officer", username="officer-wang")
+    reviewer = await api.staff_token("policy_officer", username="officer-zhao")
+    body = _body("今天截止的补贴", "深测〔2025〕9号", {})
+    body["expires_on"] = TODAY.isoformat()
+    resp = await client.post("/api/v1/policies", json=body, headers=auth(author))
+    assert resp.status == 201, await resp.text()
+    policy_id = (await resp.json())["id"]
+    for who, action in ((author, "submit"), (reviewer, "approve")):
+        assert (await client.post(f"/api/v1/policies/{policy_id}/{action}", headers=auth(who))).status == 200
+    owner, _ent = await api.owner("cache-last-day")
+    assert await _titles(client, owner) == ["今天截止的补贴"]
+    assert await _titles(client, owner) == ["今天截止的补贴"]  # remembered for this profile now
+    monkeypatch.setattr(policies, "today", lambda: TODAY + timedelta(days=1))
+    assert await _titles(client, owner) == []
 
 
 async def test_the_feed_lists_the_same_matches_as_the_policy_pages(client, api):
