@@ -12,7 +12,8 @@ Two kinds of matching, each where it is cheap:
   session lookup: the enterprise's profile (row and tags) is cached per process under a
   per-enterprise version key that every profile or tag write renews, the session lookup
   reads that key in the same script, and the database is asked only when it has moved. Summaries are serialized once per snapshot
-  and each policy remembers its verdict for the profile fields its rules read.
+  and each policy remembers its verdict for the profile fields its rules read; a cached
+  profile keeps its ranked feed for the snapshot and day it was worked out for.
 """
 
 from __future__ import annotations
@@ -188,8 +189,8 @@ class ProfileCache:
     A copy is used only while the enterprise's version key in Redis still holds the value
     read *before* the copy was loaded from the database; every write of the profile or
     its tags sets a new value after its commit (``bump_profile_version``). So a request
-    after a write never gets the old profile, in any process: it costs one Redis GET
-    instead of a database query (and the pool's round trips)."""
+    after a write never gets the old profile, in any process: it costs a Redis GET (in
+    the session lookup's script) instead of a database query and the pool's round trips."""
 
     def __init__(self) -> None:
         self._entries: dict[int, _CachedProfile] = {}
