@@ -11,9 +11,10 @@ Two kinds of matching, each where it is cheap:
   bumps it, as the catalogue does. A feed request costs one Redis round trip, the
   session lookup: the enterprise's profile (row and tags) is cached per process under a
   per-enterprise version key that every profile or tag write renews, the session lookup
-  reads that key in the same script, and the database is asked only when it has moved. Summaries are serialized once per snapshot
-  and each policy remembers its verdict for the profile fields its rules read; a cached
-  profile keeps its ranked feed for the snapshot and day it was worked out for.
+  reads that key in the same script, and the database is asked only when it has moved.
+  Summaries are serialized once per snapshot, each policy remembers its verdict for the
+  profile fields its rules read, and a cached profile keeps its ranked feed for the
+  snapshot and day it was worked out for.
 """
 
 from __future__ import annotations
