@@ -59,6 +59,13 @@ class Keys:
         profile cache of the feed); absent until the first write."""
         return self._k("enterprise", enterprise_id, "profile-version")
 
+    def enterprise_profile_version_affixes(self) -> tuple[str, str]:
+        """(head, tail) with ``head + str(id) + tail == enterprise_profile_version(id)``: the
+        session lookup script builds the key of the caller's enterprise from its session,
+        so the feed's version check rides on the session's round trip."""
+        head, _, tail = self.enterprise_profile_version(0).rpartition(":0:")
+        return head + ":", ":" + tail
+
     def rate(self, bucket: str, subject: str) -> str:
         return self._k("rate", bucket, subject)
 

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from services.auth.roles import STAFF_ROLES, Role
+
+#: ``Principal.profile_version`` when the session lookup did not read it.
+UNREAD: Any = type("Unread", (), {"__repr__": lambda self: "UNREAD"})()
 
 
 @dataclass(frozen=True)
@@ -14,6 +18,10 @@ class Principal:
     enterprise_id: int | None = None
     department_id: int | None = None
     session_digest: str = ""
+    #: The enterprise's profile version as Redis held it when the session was read (same
+    #: round trip; ``None``: no write since the key expired), or ``UNREAD``. The policy
+    #: feed trusts its cached profile only under this value, read before any database load.
+    profile_version: Any = field(default=UNREAD, compare=False, repr=False)
 
     @property
     def is_staff(self) -> bool:

@@ -12,8 +12,9 @@ import hashlib
 import secrets
 
 import orjson
+from redis.exceptions import NoScriptError
 
-from services.auth.principal import Principal
+from services.auth.principal import UNREAD, Principal
 from services.auth.roles import WECHAT_ROLES, Role
 from services.runtime import Runtime
 
@@ -43,41 +44,63 @@ async def create(rt: Runtime, *, user_id: int, role: Role, enterprise_id: int | 
 
 
 # Read a session and renew its idle timeout in one command. The timeout depends on the
-# role stored in the value (ARGV[1] for WeChat roles, listed from ARGV[3], else ARGV[2]);
+# role stored in the value (ARGV[1] for WeChat roles, listed from ARGV[5], else ARGV[2]);
 # renewal only when more than 30 s have passed, as writes are what a lookup should avoid.
 # Before, lookup and renewal were two round trips whenever a session was renewed — the
 # first request of every user in a while, e.g. every consultation (python -m bench intake).
+#
+# A session bound to an enterprise also brings back that enterprise's profile version
+# (ARGV[3] .. id .. ARGV[4], see Keys.enterprise_profile_version_affixes): the policy
+# feed needs it on every request to trust its cached profile, and a second round trip
+# cost a feed request about as much CPU as this whole lookup. The key is derived from
+# the session value, so it is not declared in KEYS; that is fine on one Redis server
+# (what the product runs on) and would need a hash tag on Redis Cluster.
 _RESOLVE_SCRIPT = """
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
 local ttl = redis.call('TTL', KEYS[1])
 local role = string.match(v, '"r":"([^"]*)"')
 local full = tonumber(ARGV[2])
-for i = 3, #ARGV do
+for i = 5, #ARGV do
   if ARGV[i] == role then full = tonumber(ARGV[1]) end
 end
 if ttl >= 0 and full - ttl > 30 then redis.call('EXPIRE', KEYS[1], full) end
-return v
+local enterprise = string.match(v, '"e":(%d+)')
+if not enterprise then return {v} end
+return {v, redis.call('GET', ARGV[3] .. enterprise .. ARGV[4])}
 """
+_RESOLVE_SHA = hashlib.sha1(_RESOLVE_SCRIPT.encode()).hexdigest()
 _WECHAT_ROLE_NAMES = sorted(str(r) for r in WECHAT_ROLES)
 
 
 async def resolve(rt: Runtime, token: str) -> Principal | None:
-    """Look the token up and renew its idle timeout in the same round trip."""
+    """Look the token up and renew its idle timeout in the same round trip; for a user of
+    an enterprise, read the enterprise's profile version in it too."""
     if len(token) > 128:
         return None
     d = digest(token)
-    script = rt.extras.get("session_resolve_script")
-    if script is None or script.registered_client is not rt.redis:
-        script = rt.extras["session_resolve_script"] = rt.redis.register_script(_RESOLVE_SCRIPT)
-    raw = await script(keys=[rt.keys.session(d)], args=[_ttl(rt, Role.VISITOR), _ttl(rt, Role.CONSULTANT),
-                                                        *_WECHAT_ROLE_NAMES])
-    if raw is None:
+    args = rt.extras.get("session_resolve_args")
+    if args is None:
+        args = rt.extras["session_resolve_args"] = (
+            _ttl(rt, Role.VISITOR), _ttl(rt, Role.CONSULTANT), *rt.keys.enterprise_profile_version_affixes(),
+            *_WECHAT_ROLE_NAMES)
+    # EVALSHA straight away rather than through redis-py's Script object, whose every call
+    # re-imports and re-checks for pipelines: ~8 µs of a lookup that every request makes.
+    try:
+        found = await rt.redis.evalsha(_RESOLVE_SHA, 1, rt.keys.session(d), *args)
+    except NoScriptError:  # a Redis that restarted or was flushed of scripts
+        await rt.redis.script_load(_RESOLVE_SCRIPT)
+        found = await rt.redis.evalsha(_RESOLVE_SHA, 1, rt.keys.session(d), *args)
+    if not found:
         return None
-    data = orjson.loads(raw)
+    data = orjson.loads(found[0])
     role = Role(data["r"])
+    # A GET of a missing key comes back from Lua as false, which redis-py reads as None
+    # (RESP2) or False (RESP3): both mean "no write since the key expired".
+    version = found[1] if len(found) > 1 and found[1] else None
     return Principal(user_id=data["u"], role=role, enterprise_id=data.get("e"),
-                     department_id=data.get("d"), session_digest=d)
+                     department_id=data.get("d"), session_digest=d,
+                     profile_version=version if data.get("e") is not None else UNREAD)
 
 
 async def revoke(rt: Runtime, principal: Principal) -> None:

@@ -8,15 +8,18 @@ Two kinds of matching, each where it is cheap:
 * one enterprise against every published policy (the feed) runs in Python over a
   per-process snapshot of the published policies. The snapshot is checked against a
   version key in Redis at most once a second and every change of the published set
-  bumps it, as the catalogue does. Besides the session lookup a feed request costs one
-  Redis GET: the enterprise's profile (row and tags) is cached per process under a
-  per-enterprise version key that every profile or tag write renews, and the database
-  is asked only when that key has moved. Summaries are serialized once per snapshot
-  and each policy remembers its verdict for the profile fields its rules read.
+  bumps it, as the catalogue does. A feed request costs one Redis round trip, the
+  session lookup: the enterprise's profile (row and tags) is cached per process under a
+  per-enterprise version key that every profile or tag write renews, the session lookup
+  reads that key in the same script, and the database is asked only when it has moved.
+  Summaries are serialized once per snapshot, each policy remembers its verdict for the
+  profile fields its rules read, and a cached profile keeps its ranked feed for the
+  snapshot and day it was worked out for.
 """
 
 from __future__ import annotations
 
+import itertools
 import operator
 import time
 from collections.abc import Callable, Hashable
@@ -37,7 +40,7 @@ from models import (Department, Enterprise, EnterpriseTag, Policy, PolicyConsent
                     User)
 from notifications import outbox
 from services import audit
-from services.auth.principal import Principal
+from services.auth.principal import UNREAD, Principal
 from services.enterprises.service import bump_profile_version
 from services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from services.policies import rules as R
@@ -170,10 +173,15 @@ PROFILE_CACHE_SIZE = 50_000
 
 
 @dataclass(slots=True)
-class _CachedProfile:
+class CachedProfile:
     version: Any  # the Redis value it was loaded under (None: no write since the key expired)
     profile: R.Profile
     loaded_at: float
+    #: (snapshot serial, day, (summary, match) JSON of the fitting policies best first):
+    #: this profile's feed, worked out on its first request. A profile is never changed in
+    #: place (a write brings a new CachedProfile), so only the snapshot and the day can age
+    #: it. Bytes only, shared with the snapshot: an old snapshot is not kept alive by it.
+    ranked: tuple[int, date, tuple[tuple[bytes, bytes], ...]] | None = None
 
 
 class ProfileCache:
@@ -182,25 +190,30 @@ class ProfileCache:
     A copy is used only while the enterprise's version key in Redis still holds the value
     read *before* the copy was loaded from the database; every write of the profile or
     its tags sets a new value after its commit (``bump_profile_version``). So a request
-    after a write never gets the old profile, in any process: it costs one Redis GET
-    instead of a database query (and the pool's round trips)."""
+    after a write never gets the old profile, in any process: it costs a Redis GET (in
+    the session lookup's script) instead of a database query and the pool's round trips."""
 
     def __init__(self) -> None:
         self._entries: dict[int, _CachedProfile] = {}
 
-    async def get(self, rt: Runtime, enterprise_id: int) -> R.Profile | None:
-        version = await rt.redis.get(rt.keys.enterprise_profile_version(enterprise_id))
+    async def get(self, rt: Runtime, enterprise_id: int, version: Any = UNREAD) -> CachedProfile | None:
+        """``version``: the enterprise's version key as the session lookup read it in its
+        round trip (``Principal.profile_version``); read here when the caller has none.
+        Either way it is read before the database, which is what makes the copy safe."""
+        if version is UNREAD:
+            version = await rt.redis.get(rt.keys.enterprise_profile_version(enterprise_id))
         now = time.monotonic()
         hit = self._entries.get(enterprise_id)
         if hit is not None and hit.version == version and now - hit.loaded_at < PROFILE_MAX_AGE:
-            return hit.profile
+            return hit
         profile = await profile_of(enterprise_id)
         self._entries.pop(enterprise_id, None)
-        if profile is not None:
-            if len(self._entries) >= PROFILE_CACHE_SIZE:
-                del self._entries[next(iter(self._entries))]  # the longest loaded
-            self._entries[enterprise_id] = _CachedProfile(version, profile, now)
-        return profile
+        if profile is None:
+            return None
+        if len(self._entries) >= PROFILE_CACHE_SIZE:
+            del self._entries[next(iter(self._entries))]  # the longest loaded
+        found = self._entries[enterprise_id] = CachedProfile(version, profile, now)
+        return found
 
 
 def profile_cache(rt: Runtime) -> ProfileCache:
@@ -228,10 +241,15 @@ class _Entry:
     memo: dict[Hashable, tuple[int, bytes] | None] = field(default_factory=dict)
 
 
+_serials = itertools.count(1)
+
+
 @dataclass
 class Snapshot:
     version: str
     entries: list[_Entry]
+    #: Tells this snapshot from any other built in the process (profiles' feeds are per snapshot).
+    serial: int = field(default_factory=lambda: next(_serials))
     _live: tuple[date, list[_Entry]] | None = field(default=None, repr=False)
 
     def live(self, day: date) -> list[_Entry]:
@@ -335,21 +353,36 @@ async def recommended(rt: Runtime, *, viewer: Principal, page: int, page_size: i
     if viewer.enterprise_id is None:
         raise NotFound("请先完成企业认证")
     snapshot = await cache(rt).get(rt)
-    profile = await profile_cache(rt).get(rt, viewer.enterprise_id)
-    if profile is None:
+    cached = await profile_cache(rt).get(rt, viewer.enterprise_id, viewer.profile_version)
+    if cached is None:
         raise NotFound("企业不存在")
     day = today()
-    fits: list[tuple[tuple, bytes, _Entry]] = []
+    ranked = cached.ranked
+    if ranked is None or ranked[0] != snapshot.serial or ranked[1] != day:
+        ranked = cached.ranked = (snapshot.serial, day, _rank(snapshot, cached.profile, day))
+    fits = ranked[2]
+    start = (page - 1) * page_size
+    parts = []
+    for head, match in fits[start:start + page_size]:
+        parts += (head, b',"match":', match, b"},")
+    if parts:
+        parts[-1] = b"}"
+    return {"items": orjson.Fragment(b"[" + b"".join(parts) + b"]"), "total": len(fits), "page": page,
+            "page_size": page_size}
+
+
+def _rank(snapshot: Snapshot, profile: R.Profile, day: date) -> tuple[tuple[bytes, bytes], ...]:
+    """The policies that fit the profile on ``day``, best first: (summary JSON without its
+    closing brace, match JSON) each."""
+    fits: list[tuple[tuple, bytes, bytes]] = []
     for entry in snapshot.live(day):
         if not _may_fit(entry.rules, profile):
             continue
         found = _match(entry, profile, day)
         if found is not None:
-            fits.append(((-found[0], *entry.sort_key), found[1], entry))
-    fits.sort(key=lambda f: f[0])
-    start = (page - 1) * page_size
-    items = b",".join(entry.head + b',"match":' + match + b"}" for _key, match, entry in fits[start:start + page_size])
-    return {"items": orjson.Fragment(b"[" + items + b"]"), "total": len(fits), "page": page, "page_size": page_size}
+            fits.append(((-found[0], *entry.sort_key), entry.head, found[1]))
+    fits.sort(key=operator.itemgetter(0))
+    return tuple((head, match) for _key, head, match in fits)
 
 
 def _visible_to_enterprises(row: Policy, day: date) -> bool:

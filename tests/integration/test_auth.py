@@ -1,5 +1,7 @@
 import orjson
+from redis.exceptions import NoScriptError
 
+from services.auth import sessions
 from tests.conftest import auth
 
 
@@ -79,6 +81,36 @@ async def test_staff_sessions_expire_after_30_idle_minutes(client, api, rt):
     assert 1700 < ttl <= 1800
     await rt.redis.delete(keys[0])  # what Redis does when the idle TTL runs out
     assert (await client.get("/api/v1/me", headers=auth(token))).status == 401
+
+
+async def test_a_staff_session_slides_its_30_idle_minutes_on_use_and_a_wechat_one_its_7_days(client, api, rt):
+    staff = await api.staff_token("supervisor")
+    owner, _ent = await api.owner("sliding-owner")
+    for token, full in ((staff, 30 * 60), (owner, 7 * 86400)):
+        key = rt.keys.session(sessions.digest(token))
+        await rt.redis.expire(key, full - 600)  # ten minutes without a request
+        assert (await client.get("/api/v1/me", headers=auth(token))).status == 200
+        assert full - 5 <= await rt.redis.ttl(key) <= full
+        await rt.redis.expire(key, full - 10)  # a request a moment ago: no write needed
+        assert (await client.get("/api/v1/me", headers=auth(token))).status == 200
+        assert await rt.redis.ttl(key) <= full - 10
+
+
+async def test_a_redis_that_forgot_the_lookup_script_still_lets_everyone_in(client, api, rt, monkeypatch):
+    token = await api.staff_token("consultant")
+    real = rt.redis.evalsha
+    refused: list[str] = []
+
+    async def forgetful(sha, *args):
+        if not refused:  # what a restarted Redis answers to the first EVALSHA
+            refused.append(sha)
+            raise NoScriptError("No matching script. Please use EVAL.")
+        return await real(sha, *args)
+
+    monkeypatch.setattr(rt.redis, "evalsha", forgetful)
+    resp = await client.get("/api/v1/me", headers=auth(token))
+    assert resp.status == 200 and (await resp.json())["role"] == "consultant"
+    assert refused
 
 
 async def test_malformed_authorization_header_is_401(client):

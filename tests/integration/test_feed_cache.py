@@ -6,7 +6,7 @@ are exactly what the matching rules say."""
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import orjson
@@ -143,6 +143,51 @@ async def test_a_cached_profile_costs_no_database_query_until_it_changes(client,
     await _titles(client, owner)
     await _titles(client, owner)
     assert loads == [ent["id"], ent["id"]]
+
+
+async def test_the_profile_version_comes_with_the_session_lookup(client, api, monkeypatch):
+    """The feed's only Redis round trip is the session lookup: the enterprise's profile
+    version rides in it, and a write between two feeds is still seen by the second."""
+    await _library(client, api)
+    owner, ent = await api.owner("cache-one-trip")
+    rt: Runtime = client.app[RUNTIME]
+    version_key = rt.keys.enterprise_profile_version(ent["id"]).encode()
+    head, tail = rt.keys.enterprise_profile_version_affixes()
+    assert f"{head}{ent['id']}{tail}".encode() == version_key
+    asked: list[tuple] = []
+    real = rt.redis.execute_command
+
+    async def recorded(*args, **kwargs):
+        asked.append(args)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(rt.redis, "execute_command", recorded)
+    assert await _titles(client, owner) == ["十人以下企业社保补贴", "深圳小微企业贴息"]
+    assert await _titles(client, owner) == ["十人以下企业社保补贴", "深圳小微企业贴息"]
+    named = lambda a: version_key in [x.encode() if isinstance(x, str) else x for x in a]  # noqa: E731
+    assert asked and not any(named(a) for a in asked)
+
+    resp = await client.put(f"/api/v1/enterprises/{ent['id']}/tags", json={"tags": ["high_tech"]},
+                            headers=auth(owner))
+    assert resp.status == 200, await resp.text()
+    assert await _titles(client, owner) == ["十人以下企业社保补贴", "深圳小微企业贴息", "高新技术企业奖励"]
+
+
+async def test_a_remembered_feed_drops_a_policy_on_the_morning_after_its_last_day(client, api, monkeypatch):
+    author = await api.staff_token("policy_officer", username="officer-wang")
+    reviewer = await api.staff_token("policy_officer", username="officer-zhao")
+    body = _body("今天截止的补贴", "深测〔2025〕9号", {})
+    body["expires_on"] = TODAY.isoformat()
+    resp = await client.post("/api/v1/policies", json=body, headers=auth(author))
+    assert resp.status == 201, await resp.text()
+    policy_id = (await resp.json())["id"]
+    for who, action in ((author, "submit"), (reviewer, "approve")):
+        assert (await client.post(f"/api/v1/policies/{policy_id}/{action}", headers=auth(who))).status == 200
+    owner, _ent = await api.owner("cache-last-day")
+    assert await _titles(client, owner) == ["今天截止的补贴"]
+    assert await _titles(client, owner) == ["今天截止的补贴"]  # remembered for this profile now
+    monkeypatch.setattr(policies, "today", lambda: TODAY + timedelta(days=1))
+    assert await _titles(client, owner) == []
 
 
 async def test_the_feed_lists_the_same_matches_as_the_policy_pages(client, api):
