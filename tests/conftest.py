@@ -226,6 +226,16 @@ async def catalogue(client) -> None:
 
 
 @pytest.fixture
+async def clean_policies(client) -> AsyncIterator[None]:
+    """Policies and what hangs off them go before the shared clean-up: they refer to
+    departments with RESTRICT, which a plain DELETE of departments would trip over."""
+    yield
+    conn = connections.get("default")
+    for table in ("policy_consent", "policy_transition", "policy", "enterprise_tag"):
+        await conn.execute_script(f"DELETE FROM {table}")
+
+
+@pytest.fixture
 async def topics(catalogue) -> None:
     """The demo catalogue plus the consultation topic taxonomy (as ``make run`` seeds it)."""
     import json

@@ -13,7 +13,6 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tortoise import connections
 
 from handlers.appkeys import RUNTIME
 from services.auth.principal import Principal
@@ -25,15 +24,8 @@ from services.runtime import Runtime
 from tests.conftest import auth, enterprise_body
 from tests.unit.test_policy_rules import raw_rules
 
-pytestmark = pytest.mark.usefixtures("catalogue")
+pytestmark = pytest.mark.usefixtures("catalogue", "clean_policies")
 
-
-@pytest.fixture(autouse=True)
-async def _clean_policies(client):
-    yield
-    conn = connections.get("default")
-    for table in ("policy_consent", "policy_transition", "policy", "enterprise_tag"):
-        await conn.execute_script(f"DELETE FROM {table}")
 
 
 def _body(title: str, doc_number: str, rules: dict) -> dict:

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from tortoise import connections
 
 from models import User, WeChatEvent
 from models.notifications import Delivery, WeChatFollower
@@ -25,19 +24,12 @@ from tests.conftest import auth
 from wechat.callback import sign
 from wechat.sandbox import SandboxState
 
-pytestmark = pytest.mark.usefixtures("catalogue")
+pytestmark = pytest.mark.usefixtures("catalogue", "clean_policies")
 TZ = ZoneInfo("Asia/Shanghai")
 _times = itertools.count(int(time.time()) - 200)
 _nonces = itertools.count(int(time.time() * 1000) % 1_000_000_000)
 _docs = itertools.count(1)
 
-
-@pytest.fixture(autouse=True)
-async def _clean_policies(client):
-    yield
-    conn = connections.get("default")
-    for table in ("policy_consent", "policy_transition", "policy", "enterprise_tag"):
-        await conn.execute_script(f"DELETE FROM {table}")
 
 
 class Clock:

@@ -5,22 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from tortoise import connections
 
 from models import Policy, PolicyConsent, PolicyTransition
 from services.policies import service as policies
 from tests.conftest import auth
 
-pytestmark = pytest.mark.usefixtures("catalogue")
+pytestmark = pytest.mark.usefixtures("catalogue", "clean_policies")
 
-
-@pytest.fixture(autouse=True)
-async def _clean_policies(client):
-    yield
-    # Policies refer to departments with RESTRICT, so they go before the shared clean-up.
-    conn = connections.get("default")
-    for table in ("policy_consent", "policy_transition", "policy", "enterprise_tag"):
-        await conn.execute_script(f"DELETE FROM {table}")
 
 
 def policy_body(**overrides) -> dict:
