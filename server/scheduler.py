@@ -79,7 +79,8 @@ JOBS: list[Job] = [Job("audit-retention", 24 * 3600, _purge_audit),
                    Job("consultation-recheck", 60, _recheck_cases),
                    # Followers whose unionid lookup failed or is still due, 100 per WeChat call.
                    Job("follower-lookup", 60, _follower_lookup),
-                   # Demand insights: re-roll the last 3 days, absorbing late answers and ratings.
+                   # Demand insights: re-roll the last 3 days, absorbing late answers and ratings,
+                   # then warm the dashboard's default views.
                    Job("insights-rollup", 600, _insights_rollup)]
 
 

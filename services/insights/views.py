@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import orjson
+import structlog
 from tortoise import connections
 
 from models.insights import CLOSE_BUCKETS, RATING_COLUMNS, percentile
@@ -43,6 +44,7 @@ BUNDLE_LIMIT = 200_000
 CACHE_SECONDS = 600
 LIVE_SECONDS = 60
 TREND_DIMENSIONS = {"topic": "topic_code", "department": "department_id", "item": "service_item_id"}
+log = structlog.get_logger("insights")
 AUDIENCE_NOTE = "事项目录未设适用对象规则：每千户企业咨询量以筛选范围内的全部企业为受众"
 
 
@@ -471,6 +473,79 @@ async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_d
             "method": f"同一企业 {window_days} 天内先后需要、且来自至少两个部门的 2–3 个事项（按日计；三项组合只取窗口内不超过 8 个事项的情形）；"
                       "支持度 = 含该组合的企业 / 有事项咨询的企业，提升度 = 支持度 / 各事项支持度之积（>1 表示比随机更常一起出现）；"
                       "结果每 10 分钟重新计算"}
+
+
+# ---------------------------------------------------------------- warming
+
+#: Views whose first call reads raw rows (emerging: up to ``RAW_LIMIT`` questions and a
+#: k-means child process; bundles: up to ``BUNDLE_LIMIT`` needs) rather than the facts.
+RAW_VIEWS = ("emerging", "bundles")
+
+
+async def warm(rt: Runtime, views: Sequence[str] | None = None) -> dict[str, Any]:
+    """Fill the caches of the console's 需求洞察 page as it opens each tab — a policy
+    officer's default filters (no department, region, industry or size; 12 weeks,
+    90 days for emerging topics and bundles; trends by topic; bundles of at least 5
+    enterprises within 30 days) — so the first visitor after a rollup does not pay the
+    uncached reads. Called by the scheduled rollup; views run one after the other, and
+    one that fails is logged and skipped (the rollup has already succeeded).
+
+    In the embedded set-up (in-process Redis substitute, the scheduler inside the only
+    API process) the raw-row views are left out by default: a k-means child process
+    every 10 minutes for a dashboard that may not be opened is not worth it there, and
+    on embedded volumes their first call is short. Returns milliseconds per view
+    (``None`` for a view that failed)."""
+    import time
+
+    if views is None:
+        embedded = str(getattr(rt.settings, "redis_url", "")).startswith("memory://")
+        views = tuple(v for v in WARM_VIEWS if not (embedded and v in RAW_VIEWS))
+    plain = dict(since=None, until=None, department=None, region_code=None, industry_group=None, size_class=None,
+                 forced_department=None)
+    out: dict[str, Any] = {}
+    for name in views:
+        started = time.perf_counter()
+        try:
+            await WARM_VIEWS[name](rt, plain)
+            out[name] = round((time.perf_counter() - started) * 1000, 1)
+        except Exception:
+            log.exception("insights_warm_failed", view=name)
+            out[name] = None
+    return out
+
+
+async def _warm_trends(rt: Runtime, plain: dict) -> None:
+    await trends(rt, await resolve(**plain), "topic")
+
+
+async def _warm_rising(rt: Runtime, plain: dict) -> None:
+    await rising(rt, await resolve(**plain))
+
+
+async def _warm_emerging(rt: Runtime, plain: dict) -> None:
+    await emerging(rt, await resolve(**plain, default_days=RAW_DAYS))
+
+
+async def _warm_friction(rt: Runtime, plain: dict) -> None:
+    await friction(rt, await resolve(**plain))
+
+
+async def _warm_departments(rt: Runtime, plain: dict) -> None:
+    await departments(rt, await resolve(**plain))
+
+
+async def _warm_policy_reach(rt: Runtime, plain: dict) -> None:
+    await policy_reach(rt, await resolve(**plain))
+
+
+async def _warm_bundles(rt: Runtime, plain: dict) -> None:
+    await bundles(rt, await resolve(**plain, default_days=RAW_DAYS), min_enterprises=5, window_days=30)
+
+
+#: The console's tabs, in its order, with the defaults of ``handlers.insights``.
+WARM_VIEWS = {"trends": _warm_trends, "rising": _warm_rising, "emerging": _warm_emerging,
+              "friction": _warm_friction, "departments": _warm_departments, "policy_reach": _warm_policy_reach,
+              "bundles": _warm_bundles}
 
 
 # ---------------------------------------------------------------- proposal evaluation

@@ -344,3 +344,57 @@ async def test_bad_filters_are_422(api):
               "region_code=12", "size_class=huge"):
         assert (await api.client.get(f"/api/v1/insights/friction?{q}", headers=h)).status == 422, q
     assert (await api.client.get("/api/v1/insights/export.xlsx?view=emerging", headers=h)).status == 422
+
+
+PATHS = {"trends": "/api/v1/insights/trends", "rising": "/api/v1/insights/rising-topics",
+         "emerging": "/api/v1/insights/emerging-topics", "friction": "/api/v1/insights/friction",
+         "departments": "/api/v1/insights/departments", "policy_reach": "/api/v1/insights/policy-reach",
+         "bundles": "/api/v1/insights/bundles"}
+
+
+async def test_the_scheduled_rollup_warms_the_default_views(api, rt, monkeypatch):
+    """After the scheduled job, the console's first call of every tab (default filters)
+    is answered from the caches: reading the facts or the raw rows again would fail."""
+    from server import scheduler
+    from services.insights import facts
+    from services.insights import views as V
+
+    await _world()
+    job = next(j for j in scheduler.JOBS if j.name == "insights-rollup")
+    result = await job.run(rt)
+    embedded = rt.settings.redis_url.startswith("memory://")
+    expected = [v for v in V.WARM_VIEWS if not (embedded and v in V.RAW_VIEWS)]
+    assert list(result["warmed"]) == expected and all(ms is not None for ms in result["warmed"].values()), result
+    if embedded:  # the raw-row views are left out there by default, and warm the same way when asked
+        assert all(ms is not None for ms in (await V.warm(rt, V.RAW_VIEWS)).values())
+
+    def refuse(*_, **__):
+        raise AssertionError("not served from the cache")
+
+    monkeypatch.setattr(facts, "query", refuse)
+    monkeypatch.setattr(V, "_needs", refuse)
+    monkeypatch.setattr(V, "_in_child", refuse)
+    h = await _officer(api)
+    for name, path in PATHS.items():
+        resp = await api.client.get(path, headers=h)
+        assert resp.status == 200, (name, await resp.text())
+    body = await (await api.client.get(PATHS["rising"], headers=h)).json()
+    assert body["topics"][0]["topic_code"] == "spike"
+    # another filter was not warmed: it reads the facts
+    resp = await api.client.get(PATHS["friction"] + "?size_class=micro", headers=h)
+    assert resp.status == 500
+
+
+async def test_a_view_failing_to_warm_does_not_fail_the_rollup(rt, monkeypatch):
+    from services.insights import rollup
+    from services.insights import views as V
+
+    await _world()
+
+    async def broken(*_):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(V.WARM_VIEWS, "friction", broken)
+    result = await rollup.scheduled(rt)
+    assert result["case_rows"] > 0 and result["warmed"]["friction"] is None
+    assert result["warmed"]["trends"] is not None and result["warmed"]["departments"] is not None
