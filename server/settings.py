@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: Seed demo data on ``serve`` when the database is empty (embedded mode).
     seed_demo: bool = False
+    #: Keep the insights dashboard's results in Redis (facts until the next rollup, today's
+    #: live read for a minute, clusters and bundles for 10 minutes). ``off`` computes every
+    #: call afresh: for measuring uncached figures, not for production.
+    insights_cache: bool = True
 
     @field_validator("database_url")
     @classmethod

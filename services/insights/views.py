@@ -95,6 +95,11 @@ async def resolve(*, since: date | None, until: date | None, department: str | N
     return Filters(since, until, dept_id, region_code or None, industry_group or None, size_class or None)
 
 
+def caching(rt: Runtime) -> bool:
+    """``INSIGHTS_CACHE`` (default on): off, every view is computed afresh on every call."""
+    return bool(getattr(rt.settings, "insights_cache", True))
+
+
 async def _cached_query(rt: Runtime, since: date, until: date, *, group_by: Sequence[str],
                         measures: Sequence[str], where: dict, table: str = "case") -> list[dict]:
     """``facts.query`` with the days before today cached (see the module note)."""
@@ -107,7 +112,7 @@ async def _cached_query(rt: Runtime, since: date, until: date, *, group_by: Sequ
     async def read(first: date, last: date, version: Any, seconds: int) -> list[dict]:
         key = f"{rt.keys.prefix}:insights:q:" + hashlib.sha1(
             orjson.dumps([*spec, version, first.isoformat(), last.isoformat()])).hexdigest()
-        cached = await rt.redis.get(key)
+        cached = await rt.redis.get(key) if caching(rt) else None
         if cached:
             found = orjson.loads(cached)
             for r in found:
@@ -117,13 +122,17 @@ async def _cached_query(rt: Runtime, since: date, until: date, *, group_by: Sequ
             return found
         found = await facts.query(first, last, group_by=group_by, measures=measures, where=where, table=table,
                                   today=today)
-        await rt.redis.set(key, orjson.dumps(found), ex=seconds)
+        if caching(rt):
+            await rt.redis.set(key, orjson.dumps(found), ex=seconds)
         return found
 
     if since <= past_until:
-        name = "insight_case_fact" if table == "case" else "insight_policy_fact"
-        _, top = await connections.get("default").execute_query(f"SELECT MAX(id) AS m FROM {name}")
-        rows = await read(since, past_until, top[0]["m"], CACHE_SECONDS)
+        version = None
+        if caching(rt):
+            name = "insight_case_fact" if table == "case" else "insight_policy_fact"
+            _, top = await connections.get("default").execute_query(f"SELECT MAX(id) AS m FROM {name}")
+            version = top[0]["m"]
+        rows = await read(since, past_until, version, CACHE_SECONDS)
     if since <= today <= until:
         rows = _merge(rows, await read(today, today, "live", LIVE_SECONDS), group_by, measures)
     return rows
@@ -296,12 +305,13 @@ async def emerging(rt: Runtime, f: Filters) -> dict:
     thread (CPU-bound) and its result is cached for the same questions and filters."""
     ids = await _unclassified(f).values_list("id", flat=True)  # the cache key; text only on a miss
     key = f"{rt.keys.prefix}:insights:emerging:" + hashlib.sha1(orjson.dumps([f.describe(), ids])).hexdigest()
-    cached = await rt.redis.get(key)
+    cached = await rt.redis.get(key) if caching(rt) else None
     clusters = orjson.loads(cached) if cached else None
     if clusters is None:
         rows = await _unclassified(f).values("id", "content", "enterprise_id")
         clusters = await asyncio.to_thread(_cluster, rows)
-        await rt.redis.set(key, orjson.dumps(clusters), ex=CACHE_SECONDS)
+        if caching(rt):
+            await rt.redis.set(key, orjson.dumps(clusters), ex=CACHE_SECONDS)
     return {"questions": len(ids), "window_days": RAW_DAYS, "limit": RAW_LIMIT,
             "method": "jieba 分词 + TF-IDF + k-means（k 取 2–6 中轮廓系数最高者）；示例问题已去标识化",
             "clusters": clusters, "filters": f.describe()}
@@ -451,7 +461,7 @@ async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_d
     of the department's items — the other department is the point."""
     key = f"{rt.keys.prefix}:insights:bundles:" + hashlib.sha1(orjson.dumps(
         [f.describe(), min_enterprises, window_days])).hexdigest()
-    cached = await rt.redis.get(key)
+    cached = await rt.redis.get(key) if caching(rt) else None
     if cached:
         found, enterprises = orjson.loads(cached)
     else:
@@ -467,7 +477,8 @@ async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_d
             b["labels"] = [n["item"][i]["name"] for i in b["items"]]
             b["department_names"] = [n["department"].get(depts[i], "") for i in b["items"]]
         enterprises = len({e for e, _, _ in raw})
-        await rt.redis.set(key, orjson.dumps([found, enterprises]), ex=CACHE_SECONDS)
+        if caching(rt):
+            await rt.redis.set(key, orjson.dumps([found, enterprises]), ex=CACHE_SECONDS)
     return {"enterprises": enterprises, "window_days": window_days,
             "min_enterprises": min_enterprises, "bundles": found, "filters": f.describe(),
             "method": f"同一企业 {window_days} 天内先后需要、且来自至少两个部门的 2–3 个事项（按日计；三项组合只取窗口内不超过 8 个事项的情形）；"
@@ -497,6 +508,8 @@ async def warm(rt: Runtime, views: Sequence[str] | None = None) -> dict[str, Any
     (``None`` for a view that failed)."""
     import time
 
+    if not caching(rt):
+        return {}
     if views is None:
         embedded = str(getattr(rt.settings, "redis_url", "")).startswith("memory://")
         views = tuple(v for v in WARM_VIEWS if not (embedded and v in RAW_VIEWS))

@@ -398,3 +398,26 @@ async def test_a_view_failing_to_warm_does_not_fail_the_rollup(rt, monkeypatch):
     result = await rollup.scheduled(rt)
     assert result["case_rows"] > 0 and result["warmed"]["friction"] is None
     assert result["warmed"]["trends"] is not None and result["warmed"]["departments"] is not None
+
+
+async def test_with_the_cache_off_every_call_reads_the_facts(api, rt, monkeypatch):
+    from services.insights import facts
+    from services.insights import rollup
+    from services.insights import views as V
+
+    await _world()
+    monkeypatch.setattr(rt.settings, "insights_cache", False)
+    assert await rollup.scheduled(rt) and await V.warm(rt) == {}  # nothing to warm
+    reads = []
+    real = facts.query
+
+    async def counted(*a, **kw):
+        reads.append(a)
+        return await real(*a, **kw)
+
+    monkeypatch.setattr(facts, "query", counted)
+    h = await _officer(api)
+    first = await (await api.client.get(PATHS["departments"], headers=h)).json()
+    n = len(reads)
+    second = await (await api.client.get(PATHS["departments"], headers=h)).json()
+    assert n >= 1 and len(reads) == 2 * n and first == second
