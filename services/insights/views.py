@@ -13,6 +13,9 @@ cache is simply never hit again. Today is read from the live rows and kept for
 friction, departments or policy reach is nine event scans (40–80 ms on PostgreSQL),
 and a dashboard opened by several officers, or re-filtered, need not repeat it within
 the minute — today's figures are at most that old.
+
+The scheduled rollup then fills these caches for the console's default calls
+(``warm``). ``INSIGHTS_CACHE=off`` bypasses every result cache here (for measuring).
 """
 
 from __future__ import annotations
