@@ -9,7 +9,8 @@ from models.wechat import WeChatEvent
 
 __all__ = ["AuditEntry", "Department", "Enterprise", "Invitation", "ServiceItem", "User",
            "WeChatEvent"]
-from models.consultation import (CallbackTask, CannedAnswer, Consultation, ConsultationEvent,  # noqa: F401
+from models.consultation import (CallbackTask, CannedAnswer, ConsultantLoad, Consultation,  # noqa: F401
+                                 ConsultationEvent,
                                  ConsultationMessage, DeadlineRule, FaqEntry, Rating, Rectification,
                                  StaffSkill, Topic)
 from models.insights import CaseFact, CaseItemWeek, CaseWeek, PolicyFact, Proposal  # noqa: F401,E402

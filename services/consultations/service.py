@@ -235,16 +235,18 @@ def _pick_sql(st: Statement, department_id: int, topic_code: str) -> str:
     skill first; ties to the lower id so the choice is reproducible (at most one row).
 
     "Skilled first" is a filter, not a sort key: when anyone has the skill, the others
-    are left out before their open cases are counted. Counting is what dispatch costs —
-    one index entry per open case of each candidate — and it runs on every intake."""
+    are left out before their load is read. A consultant's open work is the sum of
+    their ``consultant_load`` rows, which triggers keep equal to their open cases
+    (migration 0011): counting the cases themselves cost one index entry and one heap
+    visit per case of each candidate, on every intake."""
     dept, topic = st.p(department_id, "INT"), st.p(topic_code or "", "TEXT")
-    role, open_ = st.p(str(Role.CONSULTANT), "TEXT"), st.many(sorted(workflow.OPEN_STATUSES))
+    role = st.p(str(Role.CONSULTANT), "TEXT")
     staff = f"role = {role} AND {{u}}.department_id = {dept} AND {{u}}.is_active"
     skilled = f"SELECT 1 FROM staff_skill k WHERE k.user_id = {{u}}.id AND k.topic_code = {topic}"
     return (f"SELECT u.id, u.display_name, u.username FROM app_user u WHERE u.{staff.format(u='u')} "
             f"AND (EXISTS ({skilled.format(u='u')}) OR NOT EXISTS (SELECT 1 FROM app_user v "
             f"WHERE v.{staff.format(u='v')} AND EXISTS ({skilled.format(u='v')}))) "
-            f"ORDER BY (SELECT COUNT(*) FROM consultation c WHERE c.assignee_id = u.id AND c.status IN {open_}), "
+            f"ORDER BY (SELECT COALESCE(SUM(l.open_cases), 0) FROM consultant_load l WHERE l.user_id = u.id), "
             f"u.id LIMIT 1")
 
 
