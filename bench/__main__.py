@@ -23,6 +23,7 @@ def main() -> None:
     intake.add_argument("--duration", type=int, default=10, help="seconds per route")
     intake.add_argument("--connections", type=int, default=64)
     intake.add_argument("--users", type=int, default=3000)
+    intake.add_argument("--processes", type=int, default=1, help="server processes on one port (--reuse-port)")
     insights = sub.add_parser("insights", help="a year of demand: rollup, dashboard via API vs plain GROUP BY, "
                                                "PostgreSQL + Redis")
     insights.add_argument("--consultations", type=int, default=1_000_000)
@@ -35,7 +36,8 @@ def main() -> None:
     if args.name == "intake":
         from bench import intake as bench_intake
 
-        bench_intake.run(seconds=args.duration, connections=args.connections, users=args.users)
+        bench_intake.run(seconds=args.duration, connections=args.connections, users=args.users,
+                         processes=args.processes)
     if args.name == "push":
         from bench import push as bench_push
 

@@ -97,6 +97,17 @@ def server(database_url: str, *, redis_url: str = REDIS_URL, seed: bool = True,
            extra_env: dict | None = None):
     """A real ``python -m server serve`` process, migrated (and seeded), ready when yielded.
     Also used by the tests that need a live server (schemathesis, browser)."""
+    with servers(database_url, redis_url=redis_url, seed=seed, extra_env=extra_env) as (base, procs):
+        yield base, procs[0]
+
+
+@contextmanager
+def servers(database_url: str, *, redis_url: str = REDIS_URL, seed: bool = True,
+            extra_env: dict | None = None, processes: int = 1):
+    """``processes`` server processes on one port (``serve --reuse-port``, the kernel
+    spreads connections), as README's several-process deployment runs them; the first
+    also runs the background jobs, as one process (or a worker) does there. Yields the
+    base URL and the processes."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PORT": str(port),
            "REDIS_PREFIX": f"szbench:{uuid.uuid4().hex[:6]}", "LOG_LEVEL": "WARNING",
@@ -106,27 +117,44 @@ def server(database_url: str, *, redis_url: str = REDIS_URL, seed: bool = True,
     run("migrate")
     if seed:
         run("seed")
-    proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    serve = [sys.executable, "-m", "server", "serve"] + (["--reuse-port"] if processes > 1 else [])
+    procs = [subprocess.Popen(serve, env=env if n == 0 else {**env, "RUN_BACKGROUND": "false"}, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for n in range(processes)]
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/readyz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
     try:
-        yield base, proc
+        for proc in procs:
+            _ready(base, proc, procs)
+        yield base, procs
     finally:
-        proc.terminate()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _ready(base: str, proc: subprocess.Popen, procs: list[subprocess.Popen]) -> None:
+    """Until ``proc`` answers /readyz. With several processes on the port any of them may
+    answer, so each one's listening socket is looked for as well."""
+    deadline = time.monotonic() + 30
+    port = int(base.rsplit(":", 1)[1])
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            listening = len(procs) == 1 or any(
+                c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
+                for c in psutil.Process(proc.pid).net_connections(kind="tcp"))
+            if listening and requests.get(base + "/readyz", timeout=1).status_code == 200:
+                return
+        except (requests.RequestException, psutil.Error):
+            pass
+        time.sleep(0.2)
+    for p in procs:
+        p.kill()
+    raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
 
 
 @dataclass

@@ -39,7 +39,7 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
-from bench.common import REDIS_URL, ROOT, WrkResult, free_port, pg_database, server, wrk
+from bench.common import REDIS_URL, ROOT, WrkResult, free_port, pg_database, servers, wrk
 
 TARGETS = {"ratio_min": 0.05, "p99_ms_max": 100.0, "errors_max": 0}
 RATE_PER_HOUR = 10_000
@@ -240,21 +240,21 @@ def _processes(pids: list[int]) -> list[psutil.Process]:
     return out
 
 
-def _measured(proc: psutil.Process, url: str, script: Path, *, database_url: str | None = None,
+def _measured(procs: list[psutil.Process], url: str, script: Path, *, database_url: str | None = None,
               sandbox_pid: int | None = None, **kwargs) -> tuple[WrkResult, dict, dict]:
     """wrk with the intake script: result, CPU µs per request of each process that serves
-    it — the server, its PostgreSQL backends, the sandbox and wrk itself, which share the
-    machine's cores — and the script's counts."""
+    it — the server (all its processes), its PostgreSQL backends, the sandbox and wrk
+    itself, which share the machine's cores — and the script's counts."""
     backends = _processes(asyncio.run(_backends(database_url))) if database_url else []
     sandbox = _processes([sandbox_pid]) if sandbox_pid else []
-    before = {"server": _cpu([proc]), "postgres": _cpu(backends), "sandbox": _cpu(sandbox)}
+    before = {"server": _cpu(procs), "postgres": _cpu(backends), "sandbox": _cpu(sandbox)}
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = wrk(url, script=str(script), **kwargs)
     done = resource.getrusage(resource.RUSAGE_CHILDREN)
     if database_url:  # backends the pool opened during the run count from zero
         known = {p.pid for p in backends}
         backends += [p for p in _processes(asyncio.run(_backends(database_url))) if p.pid not in known]
-    used = {"server": _cpu([proc]) - before["server"], "postgres": _cpu(backends) - before["postgres"],
+    used = {"server": _cpu(procs) - before["server"], "postgres": _cpu(backends) - before["postgres"],
             "sandbox": _cpu(sandbox) - before["sandbox"],
             "wrk": (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)}
     per = {k: round(v / max(result.requests, 1) * 1e6, 1) for k, v in used.items()}
@@ -320,7 +320,9 @@ def _sandbox():
             proc.kill()
 
 
-def run(seconds: int = 10, connections: int = 64, users: int = 3000) -> dict:
+def run(seconds: int = 10, connections: int = 64, users: int = 3000, processes: int = 1) -> dict:
+    """``processes``: server processes sharing the port (README: several API processes);
+    the JSON says how many ran."""
     console = Console(stderr=True)
     load_start = round(os.getloadavg()[0], 2)
     prefix = f"szbench:{uuid.uuid4().hex[:6]}"
@@ -328,29 +330,30 @@ def run(seconds: int = 10, connections: int = 64, users: int = 3000) -> dict:
               for q in _questions(400, random.Random(4))]
     env = {"REDIS_PREFIX": prefix, "CONSULTATION_RATE_PER_HOUR": str(RATE_PER_HOUR)}
     with _sandbox() as (sandbox, sandbox_pid), pg_database() as url, \
-            server(url, extra_env={**env, "WECHAT_MODE": "sandbox", "WECHAT_API_BASE": sandbox}) as (base, proc), \
+            servers(url, extra_env={**env, "WECHAT_MODE": "sandbox", "WECHAT_API_BASE": sandbox},
+                    processes=processes) as (base, procs), \
             tempfile.TemporaryDirectory() as tmp:
-        server_proc = psutil.Process(proc.pid)
+        server_procs = [psutil.Process(p.pid) for p in procs]
         with console.status(f"写入 {users} 家企业、用户会话和各部门咨询员…"):
             tokens = asyncio.run(_populate(url, prefix, users))
         warm = _lua(tokens, bodies, "bw", Path(tmp) / "warm.lua")
         script = _lua(tokens, bodies, "bk", Path(tmp) / "intake.lua")
         intake_url = f"{base}/api/v1/consultations"
         with console.status("预热…"):
-            _measured(server_proc, intake_url, warm, connections=8, seconds=2)
+            _measured(server_procs, intake_url, warm, connections=8, seconds=2)
             wrk(f"{base}/api/v1/hello", connections=8, seconds=2)
             asyncio.run(_analyze(url))
         with console.status(f"wrk：提交咨询 {seconds}s × {connections} 连接（{len(tokens)} 个用户轮流）"):
-            intake, cpu, counts = _measured(server_proc, intake_url, script, database_url=url,
+            intake, cpu, counts = _measured(server_procs, intake_url, script, database_url=url,
                                             sandbox_pid=sandbox_pid, connections=connections, seconds=seconds)
             intake_cpu = cpu["server"]
         with console.status("核对数据库中的咨询事项…"):
             db = _settled(url, "bk")
             sec_checks = requests.get(sandbox + "/sandbox/stats", timeout=5).json()["calls"].get("msg_sec_check", 0)
         with console.status(f"wrk：hello 参照 {seconds}s × {connections} 连接"):
-            before = sum(server_proc.cpu_times()[:2])
+            before = _cpu(server_procs)
             hello = wrk(f"{base}/api/v1/hello", connections=connections, seconds=seconds)
-            hello_cpu = round((sum(server_proc.cpu_times()[:2]) - before) / max(hello.requests, 1) * 1e6, 1)
+            hello_cpu = round((_cpu(server_procs) - before) / max(hello.requests, 1) * 1e6, 1)
     ratio = intake.rps / hello.rps if hello.rps else 0.0
     in_flight = max(counts.get("sent", 0) - counts.get("created", 0) - counts.get("replayed", 0)
                     - counts.get("other", 0), 0)
@@ -359,7 +362,7 @@ def run(seconds: int = 10, connections: int = 64, users: int = 3000) -> dict:
     db_matches = counts.get("created", -1) <= cases <= counts.get("created", 0) + in_flight
     errors = intake.errors  # socket errors, timeouts and non-2xx answers
     result = {"bench": "intake", "database": "postgresql", "redis": "redis", "wechat": "sandbox process",
-              "connections": connections, "seconds": seconds, "users": len(tokens),
+              "connections": connections, "seconds": seconds, "users": len(tokens), "server_processes": processes,
               "consultation_rate_per_hour": RATE_PER_HOUR,
               "intake_rps": round(intake.rps, 1), "intake_p50_ms": round(intake.p50_ms, 2),
               "intake_p99_ms": round(intake.p99_ms, 2), "hello_rps": round(hello.rps, 1),
