@@ -54,6 +54,8 @@ class Endpoint:
     path_params: tuple[str, ...] = field(default_factory=tuple)
     #: Accepts an ``Idempotency-Key`` header (declared in the OpenAPI document).
     idempotent: bool = False
+    #: The per-user hourly bucket the session lookup counts this route's requests in.
+    counts: sessions.Count | None = None
 
     @property
     def aiohttp_path(self) -> str:
@@ -74,6 +76,8 @@ class Call:
     path: dict[str, int]
     query: Any = None
     body: Any = None
+    #: This request's count in the route's per-user window (``endpoint(counts=...)``).
+    counted: sessions.Counted | None = None
 
     @property
     def user(self) -> Principal:
@@ -94,30 +98,45 @@ def endpoint(method: str, path: str, *, roles: Iterable[Role] | None, summary: s
              response: type[BaseModel] | None = None, status: int = 200,
              errors: Iterable[int] = (), produces: str = "application/json",
              upload: bool = False, in_openapi: bool = True, description: str = "",
-             idempotent: bool = False):
-    """Declare a route. ``roles=None`` means public; otherwise the set of roles allowed."""
+             idempotent: bool = False, counts: str | None = None):
+    """Declare a route. ``roles=None`` means public; otherwise the set of roles allowed.
+
+    ``counts``: a per-user hourly rate bucket. The session lookup counts the request in
+    it in the same Redis round trip (callers of the allowed roles only); the handler
+    checks ``call.counted`` against its limit and marks it used, and a request that
+    never gets that far (refused input, an idempotent replay) is taken back, so the
+    count is what a separate INCR at the limit check would have made it."""
 
     def deco(fn: Callable[[Call], Awaitable[Any]]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         ep = Endpoint(method=method, path=path, roles=None if roles is None else frozenset(roles),
                       summary=summary, tag=tag, handler=fn, body=body, query=query,
                       response=response, status=status, errors=tuple(errors), produces=produces,
                       upload=upload, in_openapi=in_openapi, description=description or (fn.__doc__ or "").strip(),
-                      path_params=tuple(_PARAM.findall(path)), idempotent=idempotent)
+                      path_params=tuple(_PARAM.findall(path)), idempotent=idempotent,
+                      counts=sessions.Count(counts, frozenset(roles or ())) if counts else None)
 
         async def handler(request: web.Request) -> web.StreamResponse:
             rt = request.app[RUNTIME]
-            principal = await authenticate(request, rt)
-            if ep.roles is not None:
-                if principal is None:
-                    raise NotAuthenticated()
-                if principal.role not in ep.roles:
-                    raise PermissionDenied()
-            call = Call(request=request, principal=principal, rt=rt, path=_path_ints(request, ep))
-            if ep.query is not None:
-                call.query = _validate(ep.query, {k: request.query.getone(k) for k in request.query})
-            if ep.body is not None:
-                call.body = _validate(ep.body, await _json_body(request))
-            result = await fn(call)
+            principal = await authenticate(request, rt, ep.counts)
+            counted = None
+            if principal is not None and principal.rate_count is not None:
+                counted = sessions.Counted(principal.rate_count)
+            try:
+                if ep.roles is not None:
+                    if principal is None:
+                        raise NotAuthenticated()
+                    if principal.role not in ep.roles:
+                        raise PermissionDenied()
+                call = Call(request=request, principal=principal, rt=rt, path=_path_ints(request, ep),
+                            counted=counted)
+                if ep.query is not None:
+                    call.query = _validate(ep.query, {k: request.query.getone(k) for k in request.query})
+                if ep.body is not None:
+                    call.body = _validate(ep.body, await _json_body(request))
+                result = await fn(call)
+            finally:
+                if counted is not None and not counted.used:
+                    await sessions.uncount(rt, principal)
             return render(result, ep.status)
 
         handler.__endpoint__ = ep  # type: ignore[attr-defined]
@@ -128,7 +147,8 @@ def endpoint(method: str, path: str, *, roles: Iterable[Role] | None, summary: s
     return deco
 
 
-async def authenticate(request: web.Request, rt: Runtime) -> Principal | None:
+async def authenticate(request: web.Request, rt: Runtime, count: sessions.Count | None = None
+                       ) -> Principal | None:
     if PRINCIPAL in request:
         return request[PRINCIPAL]
     header = request.headers.get("Authorization", "")
@@ -137,7 +157,7 @@ async def authenticate(request: web.Request, rt: Runtime) -> Principal | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("登录凭证格式不正确")
-        principal = await sessions.resolve(rt, token.strip())
+        principal = await sessions.resolve(rt, token.strip(), count)
         if principal is None:
             raise NotAuthenticated("登录已过期，请重新登录")
     request[PRINCIPAL] = principal

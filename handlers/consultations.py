@@ -71,12 +71,12 @@ class PageQuery(BaseModel):
 
 
 @endpoint("POST", "/api/v1/consultations", roles=ENTERPRISE, tag=TAG, status=201, body=ConsultationCreate,
-          response=ConsultationRead, errors=(403, 409, 422, 429), idempotent=True,
+          response=ConsultationRead, errors=(403, 409, 422, 429), idempotent=True, counts=cases.RATE_BUCKET,
           summary="提交咨询、建议或投诉（经内容安全检查；同一 Idempotency-Key 只创建一次）")
 async def create(call: Call) -> web.Response:
     row, created = await cases.create(call.rt, data=call.body, viewer=call.user,
                                       idempotency_key=_idempotency_key(call), ip=call.client_ip,
-                                      request_id=call.request_id)
+                                      request_id=call.request_id, counted=call.counted)
     body = await (views.created(call.rt, row, call.user) if created else views.detail(row, call.user))
     return _created(body, created)
 

@@ -69,6 +69,13 @@ class Keys:
     def rate(self, bucket: str, subject: str) -> str:
         return self._k("rate", bucket, subject)
 
+    def rate_affixes(self, bucket: str, window: str) -> tuple[str, str]:
+        """(head, tail) with ``head + str(user id) + tail == rate(bucket, f"{user id}:{window}")``:
+        the session lookup script counts a request in the caller's window (see
+        ``services.auth.sessions``), knowing the user only once it has read the session."""
+        head, _, tail = self.rate(bucket, f"0:{window}").rpartition(":0:")
+        return head + ":", ":" + tail
+
     def scheduler_lock(self, job: str) -> str:
         return self._k("scheduler", job)
 

@@ -22,6 +22,11 @@ class Principal:
     #: round trip; ``None``: no write since the key expired), or ``UNREAD``. The policy
     #: feed trusts its cached profile only under this value, read before any database load.
     profile_version: Any = field(default=UNREAD, compare=False, repr=False)
+    #: The caller's count in the route's per-user window after this request, when the
+    #: route counts (``endpoint(counts=...)``) and the session lookup counted it; else None.
+    rate_count: int | None = field(default=None, compare=False, repr=False)
+    #: The Redis key that count is in (for taking it back, see ``sessions.uncount``).
+    rate_key: str = field(default="", compare=False, repr=False)
 
     @property
     def is_staff(self) -> bool:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import orjson
 from redis.exceptions import NoScriptError
@@ -44,7 +47,7 @@ async def create(rt: Runtime, *, user_id: int, role: Role, enterprise_id: int | 
 
 
 # Read a session and renew its idle timeout in one command. The timeout depends on the
-# role stored in the value (ARGV[1] for WeChat roles, listed from ARGV[5], else ARGV[2]);
+# role stored in the value (ARGV[1] for WeChat roles, listed from ARGV[9], else ARGV[2]);
 # renewal only when more than 30 s have passed, as writes are what a lookup should avoid.
 # Before, lookup and renewal were two round trips whenever a session was renewed — the
 # first request of every user in a while, e.g. every consultation (python -m bench intake).
@@ -52,55 +55,111 @@ async def create(rt: Runtime, *, user_id: int, role: Role, enterprise_id: int | 
 # A session bound to an enterprise also brings back that enterprise's profile version
 # (ARGV[3] .. id .. ARGV[4], see Keys.enterprise_profile_version_affixes): the policy
 # feed needs it on every request to trust its cached profile, and a second round trip
-# cost a feed request about as much CPU as this whole lookup. The key is derived from
-# the session value, so it is not declared in KEYS; that is fine on one Redis server
-# (what the product runs on) and would need a hash tag on Redis Cluster.
+# cost a feed request about as much CPU as this whole lookup.
+#
+# A route with a per-user rate limit (``endpoint(counts=...)``, the consultation intake)
+# has the request counted here too: INCR of ARGV[5] .. user id .. ARGV[6], expiring after
+# ARGV[7] seconds, when the session's role is one of ARGV[8] (",role,role,"); ARGV[5] is
+# empty otherwise. That was a round trip of its own on every intake. The count is the
+# third element (false when not counted).
+#
+# Keys derived from the session value are not declared in KEYS; that is fine on one
+# Redis server (what the product runs on) and would need a hash tag on Redis Cluster.
 _RESOLVE_SCRIPT = """
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
 local ttl = redis.call('TTL', KEYS[1])
 local role = string.match(v, '"r":"([^"]*)"')
 local full = tonumber(ARGV[2])
-for i = 5, #ARGV do
+for i = 9, #ARGV do
   if ARGV[i] == role then full = tonumber(ARGV[1]) end
 end
 if ttl >= 0 and full - ttl > 30 then redis.call('EXPIRE', KEYS[1], full) end
+local counted = false
+if ARGV[5] ~= '' and role and string.find(ARGV[8], ',' .. role .. ',', 1, true) then
+  local k = ARGV[5] .. string.match(v, '"u":(%d+)') .. ARGV[6]
+  counted = redis.call('INCR', k)
+  if counted == 1 then redis.call('EXPIRE', k, tonumber(ARGV[7])) end
+end
 local enterprise = string.match(v, '"e":(%d+)')
-if not enterprise then return {v} end
-return {v, redis.call('GET', ARGV[3] .. enterprise .. ARGV[4])}
+local version = false
+if enterprise then version = redis.call('GET', ARGV[3] .. enterprise .. ARGV[4]) end
+return {v, version, counted}
 """
 _RESOLVE_SHA = hashlib.sha1(_RESOLVE_SCRIPT.encode()).hexdigest()
 _WECHAT_ROLE_NAMES = sorted(str(r) for r in WECHAT_ROLES)
+#: How long a per-user hourly window's counter outlives its hour.
+WINDOW_EXPIRY_SECONDS = 3700
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-async def resolve(rt: Runtime, token: str) -> Principal | None:
+def hour_window() -> str:
+    """The current per-user rate window: the hour, Asia/Shanghai (``2026120609``)."""
+    return f"{datetime.now(_SHANGHAI):%Y%m%d%H}"
+
+
+@dataclass(frozen=True)
+class Count:
+    """Count the request in a per-user hourly window during the lookup: the bucket, and
+    the roles whose requests count (others, e.g. staff refused by the route, do not)."""
+
+    bucket: str
+    roles: frozenset[Role]
+
+
+@dataclass
+class Counted:
+    """A request the session lookup counted (``Principal.rate_count``): the count, and
+    whether the route got as far as its limit check, which is where the count belongs;
+    otherwise the endpoint takes it back (:func:`uncount`)."""
+
+    n: int
+    used: bool = False
+
+
+async def resolve(rt: Runtime, token: str, count: Count | None = None) -> Principal | None:
     """Look the token up and renew its idle timeout in the same round trip; for a user of
-    an enterprise, read the enterprise's profile version in it too."""
+    an enterprise, read the enterprise's profile version in it too; with ``count``, also
+    count the request in the caller's window (``Principal.rate_count``)."""
     if len(token) > 128:
         return None
     d = digest(token)
     args = rt.extras.get("session_resolve_args")
     if args is None:
         args = rt.extras["session_resolve_args"] = (
-            _ttl(rt, Role.VISITOR), _ttl(rt, Role.CONSULTANT), *rt.keys.enterprise_profile_version_affixes(),
-            *_WECHAT_ROLE_NAMES)
+            _ttl(rt, Role.VISITOR), _ttl(rt, Role.CONSULTANT), *rt.keys.enterprise_profile_version_affixes())
+    if count is None:
+        counting: tuple = ("", "", 0, "")
+    else:
+        counting = (*rt.keys.rate_affixes(count.bucket, hour_window()), WINDOW_EXPIRY_SECONDS,
+                    "," + ",".join(sorted(str(r) for r in count.roles)) + ",")
     # EVALSHA straight away rather than through redis-py's Script object, whose every call
     # re-imports and re-checks for pipelines: ~8 µs of a lookup that every request makes.
     try:
-        found = await rt.redis.evalsha(_RESOLVE_SHA, 1, rt.keys.session(d), *args)
+        found = await rt.redis.evalsha(_RESOLVE_SHA, 1, rt.keys.session(d), *args, *counting, *_WECHAT_ROLE_NAMES)
     except NoScriptError:  # a Redis that restarted or was flushed of scripts
         await rt.redis.script_load(_RESOLVE_SCRIPT)
-        found = await rt.redis.evalsha(_RESOLVE_SHA, 1, rt.keys.session(d), *args)
+        found = await rt.redis.evalsha(_RESOLVE_SHA, 1, rt.keys.session(d), *args, *counting, *_WECHAT_ROLE_NAMES)
     if not found:
         return None
     data = orjson.loads(found[0])
     role = Role(data["r"])
-    # A GET of a missing key comes back from Lua as false, which redis-py reads as None
-    # (RESP2) or False (RESP3): both mean "no write since the key expired".
+    # A GET of a missing key, or a false, comes back from Lua as None (RESP2) or False
+    # (RESP3); a version of None means "no write since the key expired".
     version = found[1] if len(found) > 1 and found[1] else None
+    counted = int(found[2]) if len(found) > 2 and found[2] not in (None, False) else None
     return Principal(user_id=data["u"], role=role, enterprise_id=data.get("e"),
                      department_id=data.get("d"), session_digest=d,
-                     profile_version=version if data.get("e") is not None else UNREAD)
+                     profile_version=version if data.get("e") is not None else UNREAD, rate_count=counted,
+                     rate_key=f"{counting[0]}{data['u']}{counting[1]}" if counted is not None else "")
+
+
+async def uncount(rt: Runtime, principal: Principal) -> None:
+    """Take back a request :func:`resolve` counted that the route then did not count
+    (refused before its limit is checked, or an idempotent replay): the window it was
+    counted in, even if the hour has turned since."""
+    if principal.rate_key:
+        await rt.redis.decr(principal.rate_key)
 
 
 async def revoke(rt: Runtime, principal: Principal) -> None:

@@ -31,6 +31,7 @@ from models.policy import Policy
 from notifications import outbox
 from notifications.sqltext import Statement
 from services import audit
+from services.auth import sessions
 from services.auth.principal import Principal
 from services.auth.roles import ENTERPRISE, Role
 from services.consultations import classify as classifier
@@ -338,9 +339,13 @@ async def dispatch(row: Consultation, campaigns: list[int]) -> bool:
 # ----------------------------------------------------------------- intake
 
 
+#: The per-user hourly window intake counts submissions in (``consultation_rate_per_hour``).
+RATE_BUCKET = "consultation"
+
 #: Count one submission in the user's hourly window; the window's key lives a little past
-#: its hour. One command instead of a MULTI/INCR/EXPIRE/EXEC pipeline: about half the
-#: client-side CPU on every intake (python -m bench intake), and just as atomic.
+#: its hour. One command instead of a MULTI/INCR/EXPIRE/EXEC pipeline, and just as
+#: atomic. Requests through the API are counted by the session lookup instead (the
+#: route's ``counts``): one round trip fewer on every intake (python -m bench intake).
 _RATE_SCRIPT = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
@@ -348,12 +353,18 @@ return n
 """
 
 
-async def _rate_limit(rt: Runtime, user_id: int) -> None:
-    key = rt.keys.rate("consultation", f"{user_id}:{now():%Y%m%d%H}")
-    script = rt.extras.get("consultation_rate_script")
-    if script is None or script.registered_client is not rt.redis:
-        script = rt.extras["consultation_rate_script"] = rt.redis.register_script(_RATE_SCRIPT)
-    count = await script(keys=[key], args=[3700])
+async def _rate_limit(rt: Runtime, user_id: int, counted: sessions.Counted | None = None) -> None:
+    """The submission's count in the window must stay within the limit. ``counted``: the
+    session lookup already counted it (marked used here, so the endpoint keeps it)."""
+    if counted is not None:
+        counted.used = True
+        count = counted.n
+    else:
+        key = rt.keys.rate(RATE_BUCKET, f"{user_id}:{sessions.hour_window()}")
+        script = rt.extras.get("consultation_rate_script")
+        if script is None or script.registered_client is not rt.redis:
+            script = rt.extras["consultation_rate_script"] = rt.redis.register_script(_RATE_SCRIPT)
+        count = await script(keys=[key], args=[sessions.WINDOW_EXPIRY_SECONDS])
     if int(count) > rt.settings.consultation_rate_per_hour:
         raise TooManyRequests(f"提交过于频繁：每小时最多 {rt.settings.consultation_rate_per_hour} 条，请稍后再试",
                               code="consultation_rate_limited")
@@ -437,9 +448,11 @@ async def _asker(rt: Runtime, user_id: int, scope: str, key: str | None, kind: s
 
 
 async def create(rt: Runtime, *, data: ConsultationCreate, viewer: Principal, idempotency_key: str | None,
-                 ip: str = "", request_id: str = "") -> tuple[Consultation, bool]:
+                 ip: str = "", request_id: str = "", counted: sessions.Counted | None = None
+                 ) -> tuple[Consultation, bool]:
     """An enterprise user's question. Returns (case, created); a repeated Idempotency-Key
-    returns the first case unchanged (created False), even when the repeats race."""
+    returns the first case unchanged (created False), even when the repeats race.
+    ``counted``: the submission as the session lookup counted it (see :func:`_rate_limit`)."""
     if viewer.enterprise_id is None:
         raise PermissionDenied("请先完善企业信息后再提交咨询", code="enterprise_required")
     _check_length(rt, data.content)
@@ -454,7 +467,7 @@ async def create(rt: Runtime, *, data: ConsultationCreate, viewer: Principal, id
         found = await _existing(scope, idempotency_key, data)
         if found is not None:
             return found, False
-    await _rate_limit(rt, viewer.user_id)
+    await _rate_limit(rt, viewer.user_id, counted)
     verdict, label = await sec_check(rt, asker.openid, data.content)
     if verdict == "risky":
         await count_refusal(rt)

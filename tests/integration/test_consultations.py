@@ -285,6 +285,31 @@ async def test_too_long_and_too_often(api, topics, settings):
     assert status == 429 and "每小时" in body["error"]["message"]
 
 
+async def test_only_submissions_that_reach_the_limit_check_count(api, topics, settings):
+    """The session lookup counts an intake in the user's hourly window; what never gets
+    to the limit check — an idempotent replay, refused input, a role the route refuses —
+    is taken back, as before the count moved into the lookup."""
+    token, _ = await api.owner("cq-owner-rate")
+    staff = await api.staff_token("consultant", "rate-staff", department="SW")
+    settings.consultation_rate_per_hour = 2
+    key = str(uuid.uuid4())
+    status, first = await _ask(api, token, key=key)
+    assert status == 201
+    for _ in range(3):
+        resp = await api.client.post("/api/v1/consultations", json={"content": TAX_QUESTION},
+                                     headers=auth(token) | {"Idempotency-Key": key})
+        assert resp.status == 201 and resp.headers.get("Idempotent-Replayed") == "true"
+        assert (await resp.json())["id"] == first["id"]
+    assert (await _ask(api, token, "问", kind="consultation"))[0] == 422
+    assert (await _ask(api, token, TAX_QUESTION, kind="praise"))[0] == 422
+    assert (await _ask(api, token, key="短"))[0] == 422
+    assert (await _ask(api, token, service_item_id=2_000_000))[0] == 422
+    assert (await _ask(api, staff))[0] == 403
+    assert (await _ask(api, token, "第二个问题：发票怎么开具？"))[0] == 201
+    status, body = await _ask(api, token, "第三个问题：税务登记在哪里？")
+    assert status == 429 and body["error"]["code"] == "consultation_rate_limited"
+
+
 async def test_bad_idempotency_key_is_refused(api, topics):
     token, _ = await api.owner("cq-owner-17")
     status, body = await _ask(api, token, key="短")
