@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -30,6 +31,7 @@ from services.errors import NotAuthenticated, NotFound, PermissionDenied, Valida
 from services.runtime import Runtime
 from services.validation import field_errors
 
+log = structlog.get_logger(__name__)
 MAX_INT_ID = 2_147_483_647
 _PARAM = re.compile(r"{(\w+)}")
 
@@ -136,7 +138,7 @@ def endpoint(method: str, path: str, *, roles: Iterable[Role] | None, summary: s
                 result = await fn(call)
             finally:
                 if counted is not None and not counted.used:
-                    await sessions.uncount(rt, principal)
+                    await _uncount(rt, principal)
             return render(result, ep.status)
 
         handler.__endpoint__ = ep  # type: ignore[attr-defined]
@@ -145,6 +147,15 @@ def endpoint(method: str, path: str, *, roles: Iterable[Role] | None, summary: s
         return handler
 
     return deco
+
+
+async def _uncount(rt: Runtime, principal: Principal) -> None:
+    """Take back an unused count without hiding the answer: a Redis error here must not
+    turn the request's own 4xx into a 500 (the window then counts one too many)."""
+    try:
+        await sessions.uncount(rt, principal)
+    except Exception:  # noqa: BLE001
+        log.warning("rate_uncount_failed", user_id=principal.user_id, exc_info=True)
 
 
 async def authenticate(request: web.Request, rt: Runtime, count: sessions.Count | None = None
