@@ -136,3 +136,27 @@ async def test_dispatch_goes_by_the_load(api, topics):
     nxt = await _ask(api, token, "个体工商户营业执照能网上办吗？")
     assert (await Consultation.get(id=nxt["id"])).assignee_id == c.id
     await _agree(4)
+
+
+async def test_the_migration_fills_the_load_of_cases_already_there(api, topics):
+    """Upgrading a database with open cases: migration 0011 counts them (and may run its
+    step again: the triggers are replaced, not doubled)."""
+    from tortoise.transactions import in_transaction
+
+    await api.staff_token("consultant", "load-e", department="SCJG")
+    await api.staff_token("consultant", "load-f", department="SCJG")
+    token, _ = await api.owner("load-owner-3")
+    for content in ("营业执照经营范围怎么填写？", "个体工商户营业执照能网上办吗？", "营业执照经营范围变更怎么办理？"):
+        await _ask(api, token, content)
+    before = await _agree(3)
+    await connections.get("default").execute_script("DELETE FROM consultant_load")
+    assert await _loads() == {}
+    migration = importlib.import_module("models.migrations.0011_consultant_load")
+    async with in_transaction() as conn:
+        class Editor:
+            client = conn
+
+        await migration._forward(None, Editor())
+    assert await _agree(3) == before
+    await _ask(api, token, "营业执照的住所变更要什么材料？")  # one trigger per change, not two
+    await _agree(4)
