@@ -70,9 +70,9 @@ class ConsultantLoad(Model):
     Counting a consultant's open cases instead cost every intake one index entry and
     one heap visit per case the candidates ever held (python -m bench intake: the
     largest part of the intake statement, growing through a run). A consultant's load
-    is the sum of their rows; on PostgreSQL each server connection adds to its own
-    shard, so concurrent intakes for the same consultant do not queue on one row
-    until each other's commit. No foreign key: a lock on the user row per intake is
+    is the sum of their rows; on PostgreSQL a connection adds to the shard of its
+    backend (process id mod 16), so concurrent intakes for the same consultant seldom
+    queue on one row until each other's commit. No foreign key: a lock on the user row per intake is
     what the shards avoid, and the rows of a deleted user are never read (dispatch
     starts from active users)."""
 
