@@ -105,7 +105,10 @@ class Delivery(Model):
     class Meta:
         table = "notification_delivery"
         unique_together = (("campaign", "user", "channel"),)
-        indexes = (("status", "offer_at"),)
+        # A user's deliveries, for the inbox (``services.messages``). The sweeper's index,
+        # ``offer_at`` of the rows still in flight, is partial: migration 0012 creates it
+        # by hand (tortoise declares no partial indexes with an IN condition).
+        indexes = (("user_id", "campaign_id"),)
 
 
 class NotificationPreference(Model):

@@ -56,7 +56,7 @@ ACTIVE = ("queued", "sending", "retrying")
 NO_CREDIT = "无订阅消息额度（用户未授权或已用完）"
 UNFOLLOWED = "用户已取消关注公众号"
 _ACTIVE = "status IN ('queued', 'sending', 'retrying')"
-#: How often answers of a batch in flight are committed.
+#: How often the answers of the batches in flight are committed (one flush for all).
 RECORD_EVERY_SECONDS = 0.02
 
 DELIVERIES = PromCounter("sz_deliveries_total", "Delivery attempts by channel and outcome",
@@ -112,6 +112,18 @@ class Result:
     error: str = ""
 
 
+class _Batch:
+    """A batch's answers not yet recorded, and the error of a flush that failed them."""
+
+    __slots__ = ("unrecorded", "recorded", "error")
+
+    def __init__(self) -> None:
+        self.unrecorded = 0
+        self.recorded = asyncio.Event()
+        self.recorded.set()
+        self.error: BaseException | None = None
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -135,6 +147,9 @@ class DeliveryWorker:
         self._sends = asyncio.Semaphore(self.cfg.concurrency)
         self._texts: OrderedDict[int, tuple[str, str, str, str]] = OrderedDict()
         self.stats: Counter[str] = Counter()
+        # Answers of every batch in flight, committed together by one flusher task.
+        self._answers: list[tuple[_Batch, Result, int]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ main loop
 
@@ -193,6 +208,10 @@ class DeliveryWorker:
             for task in tasks:
                 with contextlib.suppress(BaseException):
                     await task
+            if self._flusher is not None:
+                self._flusher.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._flusher
 
     def _spawn(self, tasks: set[asyncio.Task], entry_id: str, ids: list[int]) -> None:
         task = asyncio.create_task(self.handle(entry_id, ids))
@@ -358,13 +377,16 @@ class DeliveryWorker:
         return held
 
     async def _send_all(self, rows: list[Claimed], *, attempt_at: int) -> None:
-        """Send under the shared rate, recording answers every few dozen milliseconds.
+        """Send under the shared rate; answers are committed every few dozen milliseconds.
 
-        Recording as answers arrive (not once per batch) keeps the window between
+        Committing as answers arrive (not once per batch) keeps the window between
         WeChat's answer and our commit short — the only window in which a crash
-        produces a duplicate message.
+        produces a duplicate message. The answers of all batches in flight go into one
+        flush (:meth:`_flush_answers`): one statement per interval for the worker
+        instead of one per batch. Returns once every answer of this batch is committed;
+        a failed flush fails the batch (its sends stop) as before.
         """
-        answered: list[Result] = []
+        batch = _Batch()
         tasks: list[asyncio.Task[None]] = []
         payloads: dict[tuple[int, str], dict[str, str]] = {}
 
@@ -378,7 +400,7 @@ class DeliveryWorker:
                     _, title, summary, _ = self._texts[row.campaign_id]
                     payloads[key] = message_data(title=title, summary=summary, note=row.note,
                                                  at_ms=attempt_at)
-                answered.append(await self._send_one(row, payloads[key]))
+                self._answer(batch, await self._send_one(row, payloads[key]), attempt_at)
 
         async def launch() -> None:
             pending = list(rows)
@@ -391,22 +413,59 @@ class DeliveryWorker:
 
         launcher = asyncio.create_task(launch())
         try:
-            while True:
-                finished = launcher.done()
-                if not finished:
-                    await asyncio.wait([launcher], timeout=RECORD_EVERY_SECONDS)
-                if answered:
-                    batch = answered[:]
-                    del answered[:]
-                    await self.record(batch, attempt_at=attempt_at)
-                if finished:
-                    launcher.result()  # re-raise a launch failure (bucket unreachable…)
-                    return
+            while not launcher.done():
+                await asyncio.wait([launcher], timeout=RECORD_EVERY_SECONDS)
+                if batch.error is not None:
+                    raise batch.error
+            launcher.result()  # re-raise a launch failure (bucket unreachable…)
+            await batch.recorded.wait()
+            if batch.error is not None:
+                raise batch.error
         except BaseException:
             launcher.cancel()
             for t in tasks:
                 t.cancel()
             raise
+
+    def _answer(self, batch: _Batch, result: Result, attempt_at: int) -> None:
+        batch.unrecorded += 1
+        batch.recorded.clear()
+        self._answers.append((batch, result, attempt_at))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_answers())
+
+    async def _flush_answers(self) -> None:
+        """Every RECORD_EVERY_SECONDS, commit whatever answers are waiting, from all batches."""
+        while self._answers:
+            await asyncio.sleep(RECORD_EVERY_SECONDS)
+            taken, self._answers = self._answers, []
+            error: BaseException | None = None
+            try:
+                await self._record_answers([(r, at) for _, r, at in taken])
+            except Exception as exc:  # noqa: BLE001 - handed to the batches, which re-offer their ids
+                error = exc
+            for batch, _, _ in taken:
+                batch.unrecorded -= 1
+                if error is not None and batch.error is None:
+                    batch.error = error
+                if batch.unrecorded == 0:
+                    batch.recorded.set()
+
+    async def _record_answers(self, answers: list[tuple[Result, int]]) -> None:
+        """Answers of several batches (each with its own attempt time) in one flush."""
+        conn = connections.get("default")
+        if answers and conn.capabilities.dialect == "postgres" and all(
+                r.outcome == "delivered" for r, _ in answers):
+            # The usual flush: every answer a success — one statement, whatever the batches.
+            done_dt = datetime.fromtimestamp(self.clock() / 1000, UTC)
+            await self._mark_delivered_each(conn, [(r.row.id, at) for r, at in answers], done_dt=done_dt)
+            self._count([r for r, _ in answers])
+            return
+        by_attempt: dict[int, list[Result]] = defaultdict(list)
+        for r, at in answers:
+            by_attempt[at].append(r)
+        for at, results in by_attempt.items():
+            await self.record(results, attempt_at=at)
 
     async def _send_one(self, row: Claimed, data: dict[str, str]) -> Result:
         page = self._texts[row.campaign_id][3]
@@ -510,10 +569,25 @@ class DeliveryWorker:
             f"claimed_at = NULL, last_errcode = NULL, last_error = '' "
             f"WHERE {st.isin('id', ids, 'BIGINT')} AND {_ACTIVE}{relax}", st.params)
 
+    @staticmethod
+    async def _mark_delivered_each(conn: Any, answered: list[tuple[int, int]], *, done_dt: datetime) -> None:
+        """PostgreSQL: :meth:`_mark_delivered` for rows with different attempt times, in
+        one statement (ids and attempt times as two arrays), relaxed commit included."""
+        st = Statement(conn)
+        ids, ats = st.p([i for i, _ in answered], "BIGINT[]"), st.p([a for _, a in answered], "BIGINT[]")
+        await conn.execute_query(
+            f"UPDATE notification_delivery d SET status = 'delivered', attempts = d.attempts + 1, "
+            f"first_attempt_at = COALESCE(d.first_attempt_at, v.at), last_attempt_at = v.at, "
+            f"sent_at = {st.p(done_dt)}, claimed_at = NULL, last_errcode = NULL, last_error = '' "
+            f"FROM unnest({ids}, {ats}) AS v(id, at) "
+            f"WHERE d.id = v.id AND d.{_ACTIVE} "
+            f"AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL", st.params)
+
     def _count(self, results: list[Result]) -> None:
-        for r in results:
-            DELIVERIES.labels(r.row.channel, r.outcome).inc()
-            self.stats[r.outcome] += 1
+        # One labelled-counter lookup per outcome of a flush, not one per message.
+        for (channel, outcome), n in Counter((r.row.channel, r.outcome) for r in results).items():
+            DELIVERIES.labels(channel, outcome).inc(n)
+            self.stats[outcome] += n
 
     async def _record_transient(self, conn: Any, results: list[Result], *, attempt_at: int,
                                 done: int) -> None:

@@ -68,7 +68,9 @@ def make_gateway(settings: Settings, rt: Runtime, *,
     s = settings
     # Enough connections for the delivery worker's concurrent sends plus API traffic.
     limit = max(100, s.delivery_concurrency + 20)
-    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300))
+    # No cookie jar: WeChat's APIs set none we need, and filtering a jar costs every request.
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300),
+                                 cookie_jar=aiohttp.DummyCookieJar())
     gateway = WeChatGateway(base_url=s.wechat_base(), http=http, redis=rt.redis, keys=rt.keys,
                             appid=s.wechat_appid, secret=s.wechat_secret.get_secret_value(),
                             mp_appid=s.wechat_mp_appid, mp_secret=s.wechat_mp_secret.get_secret_value(),

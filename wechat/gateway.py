@@ -27,7 +27,10 @@ from typing import Any, Literal
 import aiohttp
 import orjson
 import structlog
+import yarl
 
+#: One headers mapping for every JSON body (aiohttp only reads it).
+_JSON_HEADERS = {"Content-Type": "application/json"}
 log = structlog.get_logger("wechat.gateway")
 
 App = Literal["mini", "mp"]
@@ -216,6 +219,8 @@ class WeChatGateway:
         # and the compare-and-refresh below then picks up the new one from Redis.
         self._token_cache_seconds = token_cache_seconds
         self._local_tokens: dict[str, tuple[str, float]] = {}
+        # (path, token) → URL: see _url.
+        self._urls: dict[tuple[str, str], yarl.URL] = {}
         #: HTTP calls per API, for the metrics endpoint.
         self.calls: dict[str, int] = {}
         #: Failures per ``"<api>:<errcode>"``.
@@ -502,12 +507,30 @@ class WeChatGateway:
             self.errors[key] = self.errors.get(key, 0) + 1
             raise
 
+    def _url(self, path: str, params: dict[str, str] | None) -> tuple[Any, dict[str, str] | None]:
+        """The URL to request, and the query parameters still to add to it.
+
+        A message send carries only the access token, so its URL is the same for every
+        message until the token changes: it is built and encoded once, not per message
+        (a delivery worker sends thousands a second). Other calls are built as usual.
+        """
+        if params is None or len(params) != 1 or "access_token" not in params:
+            return self._base + path, params
+        key = (path, params["access_token"])
+        url = self._urls.get(key)
+        if url is None:
+            if len(self._urls) >= 64:  # tokens rotate every two hours; keep only recent ones
+                self._urls.clear()
+            url = self._urls[key] = yarl.URL(self._base + path).with_query(params)
+        return url, None
+
     async def _send(self, method: str, path: str, params: dict[str, str] | None,
                     payload: dict[str, Any] | None) -> dict[str, Any]:
         body = orjson.dumps(payload) if payload is not None else None
-        headers = {"Content-Type": "application/json"} if body is not None else None
+        headers = _JSON_HEADERS if body is not None else None
+        url, params = self._url(path, params)
         try:
-            async with self._http.request(method, self._base + path, params=params, data=body,
+            async with self._http.request(method, url, params=params, data=body,
                                           headers=headers, timeout=self._client_timeout) as resp:
                 status = resp.status
                 raw = await resp.read()

@@ -201,6 +201,11 @@ async def _policy_pairs(f: V.Filters) -> list[tuple]:
         "JOIN notification_campaign k ON k.id = i.campaign_id AND k.kind = 'policy' "
         "JOIN app_user us ON us.id = i.user_id JOIN enterprise e ON e.id = us.enterprise_id "
         f"WHERE ({d.in_range('i.created_at', lo, hi)} OR {d.in_range('i.read_at', lo, hi)}){extra} "
+        # recipients whose inbox has not picked the campaign up yet (see notifications.outbox)
+        "UNION SELECT e.size_class, e.industry_group, e.id FROM notification_delivery i "
+        "JOIN notification_campaign k ON k.id = i.campaign_id AND k.kind = 'policy' "
+        "JOIN app_user us ON us.id = i.user_id JOIN enterprise e ON e.id = us.enterprise_id "
+        f"WHERE {d.in_range('i.created_at', lo, hi)}{extra} "
         "UNION SELECT e.size_class, e.industry_group, e.id FROM policy_consent pc JOIN enterprise e ON e.id = pc.enterprise_id "
         f"WHERE {d.in_range('pc.consented_at', lo, hi)}{extra} "
         "UNION SELECT e.size_class, e.industry_group, e.id FROM consultation c JOIN enterprise e ON e.id = c.enterprise_id "
@@ -208,7 +213,7 @@ async def _policy_pairs(f: V.Filters) -> list[tuple]:
     if d.pg:  # each branch reuses the same positional parameters
         _, rows = await connections.get("default").execute_query(sql, params)
     else:
-        _, rows = await connections.get("default").execute_query(sql, params * 3)
+        _, rows = await connections.get("default").execute_query(sql, params * 4)
     return [(r["s"], r["g"], r["ent"]) for r in rows]
 
 

@@ -211,9 +211,17 @@ def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
     A recipient is counted once per campaign for "delivered" (on the day of the first
     push that reached them), whichever channels carried it."""
     dims = "e.size_class AS size_class, e.industry_group AS industry_group, e.region_code AS region_code"
-    inbox = ("inbox_message i JOIN notification_campaign k ON k.id = i.campaign_id AND k.kind = 'policy' "
+    joins = ("JOIN notification_campaign k ON k.id = i.campaign_id AND k.kind = 'policy' "
              "JOIN policy p ON p.id = k.source_id JOIN app_user us ON us.id = i.user_id "
              "JOIN enterprise e ON e.id = us.enterprise_id")
+    inbox = f"inbox_message i {joins}"
+    # Recipients: inbox rows, and delivery rows the inbox has not picked up yet (publishing
+    # writes an inbox row only for recipients without a delivery; see notifications.outbox).
+    # Every row of a (campaign, recipient) carries the publish time, so one range serves both.
+    reached = (f"(SELECT campaign_id, user_id, MIN(created_at) AS created_at FROM ("
+               f"SELECT campaign_id, user_id, created_at FROM inbox_message WHERE {d.in_range('created_at', lo, hi)} "
+               f"UNION ALL SELECT campaign_id, user_id, created_at FROM notification_delivery "
+               f"WHERE {d.in_range('created_at', lo, hi)}) r GROUP BY campaign_id, user_id) i {joins}")
     sent = ("(SELECT campaign_id, user_id, MIN(sent_at) AS sent_at FROM notification_delivery "
             f"WHERE status = 'delivered' AND {d.in_range('sent_at', lo, hi)} GROUP BY campaign_id, user_id) s "
             "JOIN notification_campaign k ON k.id = s.campaign_id AND k.kind = 'policy' "
@@ -225,7 +233,7 @@ def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
         return f"SELECT {d.day(day_col)} AS day, {series} AS policy_series_id, {dims}, {cols} FROM {source} WHERE {where}"
 
     events = [
-        ev("i.created_at", "p.series_id", inbox, d.in_range("i.created_at", lo, hi), "matched"),
+        ev("i.created_at", "p.series_id", reached, "1 = 1", "matched"),
         ev("s.sent_at", "p.series_id", sent, "1 = 1", "delivered"),
         ev("i.read_at", "p.series_id", inbox, d.in_range("i.read_at", lo, hi), "read"),
         ev("pc.consented_at", "pc.series_id", "policy_consent pc JOIN enterprise e ON e.id = pc.enterprise_id",

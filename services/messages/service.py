@@ -27,6 +27,9 @@ def _item(m: InboxMessage) -> InboxItem:
 
 
 async def list_inbox(*, principal: Principal, unread_only: bool, page: int, page_size: int) -> InboxPage:
+    # Campaigns that reached the user through a delivery row become inbox rows here,
+    # not at publish (see notifications.outbox).
+    await outbox.sync_inbox(principal.user_id)
     mine = InboxMessage.filter(user_id=principal.user_id)
     qs = mine.filter(read_at__isnull=True) if unread_only else mine
     total = await qs.count()

@@ -93,6 +93,12 @@ def sends(state, openid: str) -> int:
     return sum(1 for m in state.sent if m["touser"] == openid)
 
 
+async def in_inbox(user: User, campaign_id: int) -> bool:
+    """What the user's inbox lists: it picks up their deliveries first (see outbox.sync_inbox)."""
+    await outbox.sync_inbox(user.id)
+    return await InboxMessage.filter(user_id=user.id, campaign_id=campaign_id).exists()
+
+
 # ------------------------------------------------------------------ the happy path
 
 async def test_a_campaign_reaches_every_channel_and_uses_one_subscribe_credit(rt, settings, sandbox_state):
@@ -117,7 +123,7 @@ async def test_a_campaign_reaches_every_channel_and_uses_one_subscribe_credit(rt
     assert figures["channels"]["subscribe"]["delivered"] == 1
     assert figures["channels"]["template"]["delivered"] == 1
     assert figures["read"] == 0 and figures["consultations_14d"] == 0
-    assert await InboxMessage.filter(user_id=alice.id, campaign_id=cid).exists()
+    assert await in_inbox(alice, cid)
 
 
 async def test_read_receipts_count_in_the_figures(rt, settings):
@@ -128,6 +134,30 @@ async def test_read_receipts_count_in_the_figures(rt, settings):
     await outbox.mark_read(user_id=alice.id, campaign_id=cid)  # twice is still one reader
     assert (await outbox.campaign_figures(cid))["read"] == 1
     assert (await Delivery.get(campaign_id=cid, user_id=alice.id)).read_at is not None
+
+
+async def test_the_inbox_is_written_from_the_deliveries_when_the_user_looks(rt, settings, sandbox_state):
+    clock = Clock(tomorrow("10:00"))
+    alice = await person(mode="digest", follower=True, settings=settings)
+    bob = await person(settings=settings)
+    nobody = await User.create(kind="wechat", openid=None, role="enterprise_owner", display_name="无微信")
+    cid = await publish([alice, bob, nobody], at_ms=clock())
+    # At publish: an inbox row only for the recipient no delivery row speaks for.
+    assert await InboxMessage.filter(campaign_id=cid).values_list("user_id", flat=True) == [nobody.id]
+    assert await outbox.sync_inbox(alice.id) == 1
+    assert await outbox.sync_inbox(alice.id) == 0  # once only, though she has two channels
+    message = await InboxMessage.get(user_id=alice.id, campaign_id=cid)
+    assert message.created_at == (await Campaign.get(id=cid)).created_at and message.read_at is None
+    # A read receipt before bob ever listed his inbox still marks the message and counts once.
+    await outbox.mark_read(user_id=bob.id, campaign_id=cid)
+    await outbox.mark_read(user_id=bob.id, campaign_id=cid)
+    assert (await InboxMessage.get(user_id=bob.id, campaign_id=cid)).read_at is not None
+    assert (await outbox.campaign_figures(cid))["read"] == 1
+    # A digest summarises policies the inbox already lists: it is no message of its own.
+    clock.ms = tomorrow("09:00") + 24 * 3600 * 1000 + 30_000
+    assert await digest.send_digests(rt, at_ms=clock()) == 2
+    await outbox.sync_inbox(alice.id)
+    assert await InboxMessage.filter(user_id=alice.id).values_list("campaign_id", flat=True) == [cid]
 
 
 async def test_long_titles_are_shortened_to_fit_a_subscribe_message(rt, settings, sandbox_state):
@@ -169,7 +199,7 @@ async def test_without_a_credit_the_push_is_skipped_but_the_inbox_has_it(rt, set
     assert row.status == "skipped" and row.attempts == 0
     assert "额度" in row.last_error
     assert sandbox_state.calls.get("subscribe_send", 0) == 0
-    assert await InboxMessage.filter(user_id=alice.id, campaign_id=cid).exists()
+    assert await in_inbox(alice, cid)
 
 
 # ------------------------------------------------------------------------ retries
@@ -278,7 +308,7 @@ async def test_digest_users_get_one_summary_a_day_instead_of_each_policy(rt, set
     held = await Delivery.filter(user_id=alice.id)
     assert len(held) == 4 and all(d.digest and d.status == "queued" for d in held)
     assert {d.not_before for d in held} == {tomorrow("09:00") + 24 * 3600 * 1000}
-    assert await InboxMessage.filter(user_id=alice.id).count() == 2  # the inbox has both at once
+    assert await in_inbox(alice, first) and await in_inbox(alice, second)  # the inbox has both at once
 
     assert await digest.send_digests(rt, at_ms=clock()) == 0  # not yet nine o'clock
     clock.ms = tomorrow("09:00") + 24 * 3600 * 1000 + 30_000
@@ -298,11 +328,11 @@ async def test_preferences_choose_which_policies_a_user_hears_about(rt, settings
     picky = await person(types=",subsidy,", settings=settings)
     everyone = await person(settings=settings)
     cid = await publish([picky, everyone], at_ms=clock(), topic="right")
-    assert set(await InboxMessage.filter(campaign_id=cid).values_list("user_id", flat=True)) == {everyone.id}
+    assert not await in_inbox(picky, cid) and await in_inbox(everyone, cid)
     campaign = await Campaign.get(id=cid)
     assert (campaign.matched, campaign.recipients) == (2, 1)
     cid = await publish([picky, everyone], at_ms=clock(), topic="subsidy")
-    assert await InboxMessage.filter(campaign_id=cid).count() == 2
+    assert await in_inbox(picky, cid) and await in_inbox(everyone, cid)
 
 
 async def test_a_template_message_needs_a_current_follower(rt, settings):

@@ -11,6 +11,7 @@ import pytest
 from models import Department, User
 from models.consultation import Consultation, ConsultationEvent
 from models.notifications import Campaign, Delivery, InboxMessage, WeChatFollower
+from notifications import outbox
 from services.auth.principal import Principal
 from services.auth.roles import Role
 from services.consultations import service
@@ -38,6 +39,9 @@ async def _rows(row: Consultation) -> dict:
               for e in await ConsultationEvent.filter(consultation_id=row.id).order_by("id")]
     notices = []
     for c in await Campaign.filter(source_id=row.id, kind="case_assigned"):
+        # the inbox as its users see it: it picks up their deliveries when they look
+        for uid in set(await Delivery.filter(campaign_id=c.id).values_list("user_id", flat=True)):
+            await outbox.sync_inbox(uid, c.id)
         inbox = await InboxMessage.filter(campaign_id=c.id).values_list("user_id", flat=True)
         deliveries = sorted(tuple(getattr(d, f) for f in DELIVERY_FIELDS)
                             for d in await Delivery.filter(campaign_id=c.id))

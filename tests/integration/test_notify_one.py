@@ -19,6 +19,9 @@ DELIVERY_FIELDS = ("channel", "openid", "status", "digest", "attempts", "credit_
 
 async def _written(campaign_id: int) -> dict:
     c = await Campaign.get(id=campaign_id)
+    # the inbox as its users see it: it picks up their deliveries when they look
+    for uid in set(await Delivery.filter(campaign_id=campaign_id).values_list("user_id", flat=True)):
+        await outbox.sync_inbox(uid, campaign_id)
     inbox = await InboxMessage.filter(campaign_id=campaign_id).values_list("user_id", flat=True)
     deliveries = sorted(tuple(getattr(d, f) for f in DELIVERY_FIELDS)
                         for d in await Delivery.filter(campaign_id=campaign_id))
