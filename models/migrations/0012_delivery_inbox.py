@@ -16,7 +16,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0010_staff_by_department')]
+    dependencies = [('models', '0011_consultant_load')]
 
     initial = False
 
