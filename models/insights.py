@@ -180,6 +180,68 @@ class CaseItemWeek(Model):
         unique_together = (ITEM_WEEK_DIMENSIONS,)
 
 
+class CaseDay(Model):
+    """``CaseWeek`` by local day instead of week (the same rows: per enterprise mix, and
+    with ``ALL`` in the three enterprise columns), rebuilt by the rollup for the days it
+    rolls up.
+
+    Rising topics compare seven-day windows ending today, which cut across ISO weeks, so
+    they need days; from the daily facts nine weeks are some 400,000 rows (a fact cell
+    is also split by channel, element and kind), from this table a few thousand. Reads
+    that take whole weeks from ``CaseWeek`` take the days at the period's ends here."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField()
+    topic_code = fields.CharField(max_length=32, default="")
+    service_item_id = fields.IntField(default=0)
+    department_id = fields.IntField(default=0)
+    industry_group = fields.CharField(max_length=32, default="")
+    size_class = fields.CharField(max_length=8, default="")
+    region_code = fields.CharField(max_length=6, default="")
+    cases = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_case_day"
+        unique_together = (("region_code", "industry_group", "size_class", "day", "topic_code", "service_item_id",
+                            "department_id"),)
+
+
+class CaseItemDay(Model):
+    """``CaseItemWeek`` by local day instead of week, rebuilt by the rollup for the days it
+    rolls up. A period rarely starts on a Monday and ends on a Sunday: friction and
+    department performance read its whole weeks from ``CaseItemWeek`` and the up to six
+    days at each end here, not from the daily facts (thousands of rows a day there, a
+    few hundred here)."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField()
+    service_item_id = fields.IntField(default=0)
+    element = fields.CharField(max_length=16, default="")
+    kind = fields.CharField(max_length=16, default="")
+    department_id = fields.IntField(default=0)
+    cases = fields.IntField(default=0)
+    merged = fields.IntField(default=0)
+    repeats = fields.IntField(default=0)
+    answered = fields.IntField(default=0)
+    answered_on_time = fields.IntField(default=0)
+    overdue = fields.IntField(default=0)
+    first_answer_seconds = fields.BigIntField(default=0)
+    first_answer_count = fields.IntField(default=0)
+    close_seconds = fields.BigIntField(default=0)
+    close_count = fields.IntField(default=0)
+    for _name in (*FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS, *RATING_COLUMNS):
+        locals()[_name] = fields.IntField(default=0)
+    del _name
+    rectifications_opened = fields.IntField(default=0)
+    rectifications_closed = fields.IntField(default=0)
+    callbacks_due = fields.IntField(default=0)
+    callbacks_done = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_case_item_day"
+        unique_together = (("day", "service_item_id", "element", "kind", "department_id"),)
+
+
 class PolicyFact(Model):
     """Policy reach per day × policy series × size class × industry group × county:
     matched (inbox messages created), delivered (pushes sent), read, consented (免申即享)

@@ -25,9 +25,10 @@ TABLES = {"case": ("insight_case_fact", CASE_DIMENSIONS, CASE_MEASURES, r.case_s
 
 
 # Weekly tables of case facts, tried in order: (table, dimensions, measures, whether its
-# rows are cells with cases only). ``insight_case_week`` also carries the enterprise mix.
-WEEKLY = (("insight_case_week", WEEK_DIMENSIONS, WEEK_MEASURES, True),
-          ("insight_case_item_week", ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, False))
+# rows are cells with cases only, its daily mirror). ``insight_case_week`` also carries
+# the enterprise mix. A daily mirror has the same rows by ``day`` instead of ``week``.
+WEEKLY = (("insight_case_week", WEEK_DIMENSIONS, WEEK_MEASURES, True, "insight_case_day"),
+          ("insight_case_item_week", ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, False, "insight_case_item_day"))
 
 
 def _month(d: r.Dialect) -> str:
@@ -57,7 +58,9 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     and only the partial weeks at its ends from the daily facts: a cases-only read by
     topic or enterprise mix (the trends) from ``insight_case_week`` — such reads leave
     out cells with no cases, whichever table they come from —, a read by item, element,
-    kind or department (friction, departments) from ``insight_case_item_week``."""
+    kind or department (friction, departments) from ``insight_case_item_week``. Such a
+    read takes the days at the ends (or, grouped by day or month, every day) from the
+    weekly table's daily mirror, not from the daily facts."""
     name, dims, all_measures, _ = TABLES[table]
     measures = tuple(measures or all_measures)
     for m in measures:
@@ -73,8 +76,9 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     if any(isinstance(v, (list, tuple, set, frozenset)) and not v for v in where.values()):
         return []
     today = today or r.today()
-    weekly = next((w for w in WEEKLY if table == "case" and set(measures) <= set(w[2]) and set(needed) <= set(w[1])),
-                  None)
+    weekly = next((w for w in WEEKLY if table == "case" and set(measures) <= set(w[2])
+                   and set(needed) <= {*w[1], "day", "month"}), None)
+    by_day = bool(weekly) and bool({"day", "month"} & set(needed))  # no whole weeks: all from the mirror
     p = Params(d)
 
     def part(source: str, conds: list[str], exprs: Mapping[str, str]) -> str:
@@ -93,16 +97,20 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     if since <= past_until:
         days = [(since, past_until)]
         first, last = r.monday(since + timedelta(days=6)), r.monday(past_until + timedelta(days=1)) - timedelta(days=7)
-        if weekly and first <= last:  # whole weeks first … last + 6 from the summary
-            conds = [f"week >= {d.date(first)}", f"week <= {d.date(last)}"]
-            if set(WEEK_ENTERPRISE_DIMENSIONS) <= set(weekly[1]):
-                conds.append(f"region_code <> '{ALL}'" if set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS)
-                             else " AND ".join(f"{c} = '{ALL}'" for c in WEEK_ENTERPRISE_DIMENSIONS))
-            parts.append(part(weekly[0], conds, {}))
+        mix = []
+        if weekly and set(WEEK_ENTERPRISE_DIMENSIONS) <= set(weekly[1]):
+            mix = [f"region_code <> '{ALL}'" if set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS)
+                   else " AND ".join(f"{c} = '{ALL}'" for c in WEEK_ENTERPRISE_DIMENSIONS)]
+        if weekly and not by_day and first <= last:  # whole weeks first … last + 6 from the summary
+            parts.append(part(weekly[0], [f"week >= {d.date(first)}", f"week <= {d.date(last)}", *mix], {}))
             days = [(a, b) for a, b in ((since, first - timedelta(days=1)), (last + timedelta(days=7), past_until))
                     if a <= b]
     for a, b in days:
-        parts.append(part(name, [f"day >= {d.date(a)}", f"day <= {d.date(b)}", *nonzero], derived))
+        span = [f"day >= {d.date(a)}", f"day <= {d.date(b)}"]
+        if weekly:  # the remaining days from the summary's daily mirror
+            parts.append(part(weekly[4], [*span, *mix], derived))
+        else:
+            parts.append(part(name, [*span, *nonzero], derived))
     if since <= today <= until:
         lo, hi = r.bounds(today, today)
         live = r.case_select(d, lo, hi, measures) if table == "case" else r.policy_select(d, lo, hi)

@@ -21,7 +21,9 @@ The weekly tables (``insight_case_week``: cases by topic and enterprise mix, for
 trends; ``insight_case_item_week``: every summable measure by item, element, kind and
 department, for friction, departments and evaluations) are rebuilt in the same
 transaction for every week the range touches, whole, from the daily facts (one more
-``INSERT … SELECT`` each).
+``INSERT … SELECT`` each). So are their daily mirrors (``insight_case_day``,
+``insight_case_item_day``) for the days of the range: rising topics read days, and the
+period reads take the days at their ends from them.
 """
 
 from __future__ import annotations
@@ -182,12 +184,13 @@ def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def week_select(d: Dialect, first: date, last: date) -> str:
+def week_select(d: Dialect, first: date, last: date, *, by_day: bool = False) -> str:
     """``CaseWeek`` rows for the weeks starting ``first`` … ``last`` (Mondays), summed from
-    the daily facts: per enterprise mix, and with ``ALL`` over every mix."""
-    keys = [d.week("day"), "topic_code", "service_item_id", "department_id"]
-    source = (f"FROM insight_case_fact WHERE day >= {d.date(first)} AND day <= {d.date(last + timedelta(days=6))} "
-              "AND cases > 0")
+    the daily facts: per enterprise mix, and with ``ALL`` over every mix. ``by_day``:
+    ``CaseDay`` rows for the days ``first`` … ``last`` instead."""
+    keys = ["day" if by_day else d.week("day"), "topic_code", "service_item_id", "department_id"]
+    end = last if by_day else last + timedelta(days=6)
+    source = f"FROM insight_case_fact WHERE day >= {d.date(first)} AND day <= {d.date(end)} AND cases > 0"
     detail = f"SELECT {', '.join(keys + list(WEEK_ENTERPRISE_DIMENSIONS))}, SUM(cases) {source} " \
              f"GROUP BY {', '.join(keys + list(WEEK_ENTERPRISE_DIMENSIONS))}"
     total = f"SELECT {', '.join(keys + [repr(ALL)] * len(WEEK_ENTERPRISE_DIMENSIONS))}, SUM(cases) {source} " \
@@ -195,15 +198,16 @@ def week_select(d: Dialect, first: date, last: date) -> str:
     return f"{detail} UNION ALL {total}"
 
 
-def item_week_select(d: Dialect, first: date, last: date) -> str:
+def item_week_select(d: Dialect, first: date, last: date, *, by_day: bool = False) -> str:
     """``CaseItemWeek`` rows for the weeks starting ``first`` … ``last`` (Mondays), summed
     from the daily facts over every enterprise mix, channel and topic. Rows without cases
     are kept: an answer, a rating or a call-back falls on its own day, often not the
-    intake day."""
-    keys = [d.week("day"), *ITEM_WEEK_DIMENSIONS[1:]]
+    intake day. ``by_day``: ``CaseItemDay`` rows for the days ``first`` … ``last``."""
+    keys = ["day" if by_day else d.week("day"), *ITEM_WEEK_DIMENSIONS[1:]]
+    end = last if by_day else last + timedelta(days=6)
     sums = ", ".join(f"SUM({m})" for m in ITEM_WEEK_MEASURES)
     return (f"SELECT {', '.join(keys)}, {sums} FROM insight_case_fact "
-            f"WHERE day >= {d.date(first)} AND day <= {d.date(last + timedelta(days=6))} GROUP BY {', '.join(keys)}")
+            f"WHERE day >= {d.date(first)} AND day <= {d.date(end)} GROUP BY {', '.join(keys)}")
 
 
 def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
@@ -253,6 +257,15 @@ async def rollup(since: date, until: date) -> dict:
                 ("insight_policy_fact", POLICY_DIMENSIONS, POLICY_MEASURES, policy_select(d, lo, hi))):
             await conn.execute_script(f"DELETE FROM {table} WHERE {span}")
             await conn.execute_script(f"INSERT INTO {table} ({', '.join(dims + measures)}) {select}")
+        # the daily mirrors of the weekly tables, for the days of the range
+        day_dims = ", ".join(("day", *WEEK_DIMENSIONS[1:]))
+        await conn.execute_script(f"DELETE FROM insight_case_day WHERE {span}")
+        await conn.execute_script(f"INSERT INTO insight_case_day ({day_dims}, cases) "
+                                  f"{week_select(d, since, until, by_day=True)}")
+        await conn.execute_script(f"DELETE FROM insight_case_item_day WHERE {span}")
+        await conn.execute_script(f"INSERT INTO insight_case_item_day "
+                                  f"({', '.join(('day', *ITEM_WEEK_DIMENSIONS[1:], *ITEM_WEEK_MEASURES))}) "
+                                  f"{item_week_select(d, since, until, by_day=True)}")
         # every week the range touches, whole, from the daily facts just written
         first, last = monday(since), monday(until)
         await conn.execute_script(f"DELETE FROM insight_case_week WHERE week >= {d.date(first)} "
