@@ -180,6 +180,47 @@ class CaseItemWeek(Model):
         unique_together = (ITEM_WEEK_DIMENSIONS,)
 
 
+class CaseItemTotal(Model):
+    """Running totals of ``CaseItemWeek``: per week × item × element × kind × department,
+    every measure summed over all weeks up to and including that one. Rebuilt by the
+    rollup from the first week it touches to the last week there is, with a row for
+    every week from a cell's first week on (rows of zeros included), so any run of whole
+    weeks is the difference of two rows per cell.
+
+    A year of friction or department figures from ``CaseItemWeek`` is some 50,000 rows of
+    thirty measures to sum at a million cases a year (about 150 ms in PostgreSQL however
+    it aggregates); from this table it is two rows per cell, and the rollup of a past
+    day rewrites only the weeks from that day's on."""
+
+    id = fields.BigIntField(primary_key=True)
+    week = fields.DateField()
+    service_item_id = fields.IntField(default=0)
+    element = fields.CharField(max_length=16, default="")
+    kind = fields.CharField(max_length=16, default="")
+    department_id = fields.IntField(default=0)
+    cases = fields.IntField(default=0)
+    merged = fields.IntField(default=0)
+    repeats = fields.IntField(default=0)
+    answered = fields.IntField(default=0)
+    answered_on_time = fields.IntField(default=0)
+    overdue = fields.IntField(default=0)
+    first_answer_seconds = fields.BigIntField(default=0)
+    first_answer_count = fields.IntField(default=0)
+    close_seconds = fields.BigIntField(default=0)
+    close_count = fields.IntField(default=0)
+    for _name in (*FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS, *RATING_COLUMNS):
+        locals()[_name] = fields.IntField(default=0)
+    del _name
+    rectifications_opened = fields.IntField(default=0)
+    rectifications_closed = fields.IntField(default=0)
+    callbacks_due = fields.IntField(default=0)
+    callbacks_done = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_case_item_total"
+        unique_together = (ITEM_WEEK_DIMENSIONS,)
+
+
 class CaseDay(Model):
     """``CaseWeek`` by local day instead of week (the same rows: per enterprise mix, and
     with ``ALL`` in the three enterprise columns), rebuilt by the rollup for the days it

@@ -3,8 +3,13 @@ rising topics read seven-day windows that cut across weeks, and friction and dep
 performance read the days at a period's ends, from these instead of the daily facts.
 Written by the rollup alongside the weekly tables, no foreign keys.
 
-Days rolled up before the migration are filled from the daily facts (``_backfill``).
+Also the running totals of the weekly per-item measures (``insight_case_item_total``):
+a period's whole weeks are the difference of two of its weeks.
+
+Days and weeks rolled up before the migration are filled (``_backfill``).
 """
+
+from datetime import date
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
@@ -34,6 +39,11 @@ async def _backfill(apps, schema_editor):
         f"INSERT INTO insight_case_item_day (day, {keys}, {', '.join(measures)}) "
         f"SELECT day, {keys}, {', '.join(f'SUM({m})' for m in measures)} FROM insight_case_fact "
         f"GROUP BY day, {keys}")
+    # the running totals, from the weekly measures (migration 0009 filled those)
+    from services.insights.rollup import Dialect, item_totals
+
+    pg = client.capabilities.dialect == "postgres"
+    await item_totals(client, Dialect(pg), date(1970, 1, 5))  # a Monday before any week: rebuild all
 
 
 async def _no_backfill(apps, schema_editor):
@@ -127,6 +137,74 @@ class Migration(migrations.Migration):
                 ('callbacks_done', fields.IntField(default=0)),
             ],
             options={'table': 'insight_case_item_day', 'app': 'models', 'unique_together': (('day', 'service_item_id', 'element', 'kind', 'department_id'),), 'pk_attr': 'id', 'table_description': '``CaseItemWeek`` by local day instead of week, rebuilt by the rollup for the days it'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='CaseItemTotal',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('week', fields.DateField()),
+                ('service_item_id', fields.IntField(default=0)),
+                ('element', fields.CharField(default='', max_length=16)),
+                ('kind', fields.CharField(default='', max_length=16)),
+                ('department_id', fields.IntField(default=0)),
+                ('cases', fields.IntField(default=0)),
+                ('merged', fields.IntField(default=0)),
+                ('repeats', fields.IntField(default=0)),
+                ('answered', fields.IntField(default=0)),
+                ('answered_on_time', fields.IntField(default=0)),
+                ('overdue', fields.IntField(default=0)),
+                ('first_answer_seconds', fields.BigIntField(default=0)),
+                ('first_answer_count', fields.IntField(default=0)),
+                ('close_seconds', fields.BigIntField(default=0)),
+                ('close_count', fields.IntField(default=0)),
+                ('fa_b00', fields.IntField(default=0)),
+                ('fa_b01', fields.IntField(default=0)),
+                ('fa_b02', fields.IntField(default=0)),
+                ('fa_b03', fields.IntField(default=0)),
+                ('fa_b04', fields.IntField(default=0)),
+                ('fa_b05', fields.IntField(default=0)),
+                ('fa_b06', fields.IntField(default=0)),
+                ('fa_b07', fields.IntField(default=0)),
+                ('fa_b08', fields.IntField(default=0)),
+                ('fa_b09', fields.IntField(default=0)),
+                ('fa_b10', fields.IntField(default=0)),
+                ('fa_b11', fields.IntField(default=0)),
+                ('fa_b12', fields.IntField(default=0)),
+                ('fa_b13', fields.IntField(default=0)),
+                ('fa_b14', fields.IntField(default=0)),
+                ('fa_b15', fields.IntField(default=0)),
+                ('fa_b16', fields.IntField(default=0)),
+                ('fa_b17', fields.IntField(default=0)),
+                ('cl_b00', fields.IntField(default=0)),
+                ('cl_b01', fields.IntField(default=0)),
+                ('cl_b02', fields.IntField(default=0)),
+                ('cl_b03', fields.IntField(default=0)),
+                ('cl_b04', fields.IntField(default=0)),
+                ('cl_b05', fields.IntField(default=0)),
+                ('cl_b06', fields.IntField(default=0)),
+                ('cl_b07', fields.IntField(default=0)),
+                ('cl_b08', fields.IntField(default=0)),
+                ('cl_b09', fields.IntField(default=0)),
+                ('cl_b10', fields.IntField(default=0)),
+                ('cl_b11', fields.IntField(default=0)),
+                ('cl_b12', fields.IntField(default=0)),
+                ('cl_b13', fields.IntField(default=0)),
+                ('cl_b14', fields.IntField(default=0)),
+                ('cl_b15', fields.IntField(default=0)),
+                ('cl_b16', fields.IntField(default=0)),
+                ('cl_b17', fields.IntField(default=0)),
+                ('rating_1', fields.IntField(default=0)),
+                ('rating_2', fields.IntField(default=0)),
+                ('rating_3', fields.IntField(default=0)),
+                ('rating_4', fields.IntField(default=0)),
+                ('rating_5', fields.IntField(default=0)),
+                ('rectifications_opened', fields.IntField(default=0)),
+                ('rectifications_closed', fields.IntField(default=0)),
+                ('callbacks_due', fields.IntField(default=0)),
+                ('callbacks_done', fields.IntField(default=0)),
+            ],
+            options={'table': 'insight_case_item_total', 'app': 'models', 'unique_together': (('week', 'service_item_id', 'element', 'kind', 'department_id'),), 'pk_attr': 'id', 'table_description': 'Running totals of ``CaseItemWeek``: per week × item × element × kind × department,'},
             bases=['Model'],
         ),
         ops.RunPython(_backfill, _no_backfill),

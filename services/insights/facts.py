@@ -58,7 +58,8 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     and only the partial weeks at its ends from the daily facts: a cases-only read by
     topic or enterprise mix (the trends) from ``insight_case_week`` — such reads leave
     out cells with no cases, whichever table they come from —, a read by item, element,
-    kind or department (friction, departments) from ``insight_case_item_week``. Such a
+    kind or department (friction, departments) from ``insight_case_item_week`` — as the
+    difference of two weeks of its running totals (``insight_case_item_total``). Such a
     read takes the days at the ends (or, grouped by day or month, every day) from the
     weekly table's daily mirror, not from the daily facts."""
     name, dims, all_measures, _ = TABLES[table]
@@ -81,14 +82,14 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     by_day = bool(weekly) and bool({"day", "month"} & set(needed))  # no whole weeks: all from the mirror
     p = Params(d)
 
-    def part(source: str, conds: list[str], exprs: Mapping[str, str]) -> str:
+    def part(source: str, conds: list[str], exprs: Mapping[str, str], *, minus: bool = False) -> str:
         for dim, value in where.items():
             expr = exprs.get(dim, dim)
             if isinstance(value, (list, tuple, set, frozenset)):
                 conds.append(f"{expr} IN ({', '.join(p(v) for v in value)})")
             else:
                 conds.append(f"{expr} = {p(value)}")
-        cols = [f"{exprs.get(c, c)} AS {c}" for c in needed] + list(measures)
+        cols = [f"{exprs.get(c, c)} AS {c}" for c in needed] + [f"-{m} AS {m}" if minus else m for m in measures]
         return f"SELECT {', '.join(cols)} FROM {source} WHERE {' AND '.join(conds)}"
 
     nonzero = ["cases > 0"] if weekly and weekly[3] else []
@@ -102,7 +103,19 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
             mix = [f"region_code <> '{ALL}'" if set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS)
                    else " AND ".join(f"{c} = '{ALL}'" for c in WEEK_ENTERPRISE_DIMENSIONS)]
         if weekly and not by_day and first <= last:  # whole weeks first … last + 6 from the summary
-            parts.append(part(weekly[0], [f"week >= {d.date(first)}", f"week <= {d.date(last)}", *mix], {}))
+            rest = first
+            if weekly[0] == "insight_case_item_week":  # its running totals: two rows per cell
+                _, top = await connections.get("default").execute_query(
+                    "SELECT MAX(week) AS top FROM insight_case_item_total")
+                top = r._as_date(top[0]["top"])
+                if top and top >= first:
+                    upto = min(last, top)
+                    parts.append(part("insight_case_item_total", [f"week = {d.date(upto)}"], {}))
+                    parts.append(part("insight_case_item_total", [f"week = {d.date(first - timedelta(days=7))}"], {},
+                                      minus=True))
+                    rest = upto + timedelta(days=7)
+            if rest <= last:
+                parts.append(part(weekly[0], [f"week >= {d.date(rest)}", f"week <= {d.date(last)}", *mix], {}))
             days = [(a, b) for a, b in ((since, first - timedelta(days=1)), (last + timedelta(days=7), past_until))
                     if a <= b]
     for a, b in days:

@@ -210,6 +210,42 @@ def item_week_select(d: Dialect, first: date, last: date, *, by_day: bool = Fals
             f"WHERE day >= {d.date(first)} AND day <= {d.date(end)} GROUP BY {', '.join(keys)}")
 
 
+def _as_date(value) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+async def item_totals(conn, d: Dialect, first: date) -> None:
+    """Rebuild ``insight_case_item_total`` from the week ``first`` (a Monday) to the last
+    week of ``insight_case_item_week``: each week's row per cell is the week before's
+    plus this week's measures (a running sum in SQL). If the table stops before
+    ``first``, the rebuild starts right after its last week, so no week goes missing.
+    The cells are those of the week before the start and those with measures since;
+    each gets a row for every week, so a read needs no "latest row before" search."""
+    _, rows = await conn.execute_query("SELECT MAX(week) AS top FROM insight_case_item_total")
+    top = _as_date(rows[0]["top"])
+    _, rows = await conn.execute_query("SELECT MIN(week) AS lo, MAX(week) AS hi FROM insight_case_item_week")
+    lo, hi = _as_date(rows[0]["lo"]), _as_date(rows[0]["hi"])
+    start = min(first, top + timedelta(days=7)) if top else (lo or first)
+    await conn.execute_script(f"DELETE FROM insight_case_item_total WHERE week >= {d.date(start)}")
+    if hi is None or hi < start:
+        return
+    weeks = [start + timedelta(days=7 * i) for i in range((hi - start).days // 7 + 1)]
+    keys = ITEM_WEEK_DIMENSIONS[1:]
+    on = " AND ".join(f"{{t}}.{k} = g.{k}" for k in keys)
+    sums = ", ".join(f"COALESCE(b.{m}, 0) + SUM(COALESCE(i.{m}, 0)) OVER w" for m in ITEM_WEEK_MEASURES)
+    await conn.execute_script(
+        f"INSERT INTO insight_case_item_total (week, {', '.join(keys)}, {', '.join(ITEM_WEEK_MEASURES)}) "
+        f"WITH weeks (week) AS (VALUES {', '.join(f'({d.date(w)})' for w in weeks)}), "
+        f"base AS (SELECT * FROM insight_case_item_total WHERE week = {d.date(start - timedelta(days=7))}), "
+        f"cells AS (SELECT {', '.join(keys)} FROM base UNION SELECT {', '.join(keys)} FROM insight_case_item_week "
+        f"WHERE week >= {d.date(start)}), "
+        f"grid AS (SELECT weeks.week, {', '.join(f'cells.{k}' for k in keys)} FROM weeks CROSS JOIN cells) "
+        f"SELECT g.week, {', '.join(f'g.{k}' for k in keys)}, {sums} FROM grid g "
+        f"LEFT JOIN insight_case_item_week i ON i.week = g.week AND {on.format(t='i')} "
+        f"LEFT JOIN base b ON {on.format(t='b')} "
+        f"WINDOW w AS (PARTITION BY {', '.join(f'g.{k}' for k in keys)} ORDER BY g.week)")
+
+
 def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
     """Fact-shaped rows (``POLICY_DIMENSIONS`` + ``POLICY_MEASURES``) for events in [lo, hi).
     A recipient is counted once per campaign for "delivered" (on the day of the first
@@ -277,6 +313,7 @@ async def rollup(since: date, until: date) -> dict:
         await conn.execute_script(f"INSERT INTO insight_case_item_week "
                                   f"({', '.join(ITEM_WEEK_DIMENSIONS + ITEM_WEEK_MEASURES)}) "
                                   f"{item_week_select(d, first, last)}")
+        await item_totals(conn, d, first)
         _, rows = await conn.execute_query(
             f"SELECT (SELECT COUNT(*) FROM insight_case_fact WHERE {span}) AS c, "
             f"(SELECT COUNT(*) FROM insight_policy_fact WHERE {span}) AS p")
