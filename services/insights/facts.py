@@ -126,7 +126,7 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
             parts.append(part(name, [*span, *nonzero], derived))
     if since <= today <= until:
         lo, hi = r.bounds(today, today)
-        live = r.case_select(d, lo, hi, measures) if table == "case" else r.policy_select(d, lo, hi)
+        live = r.case_select(d, lo, hi, measures, mix=bool(set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS))) if table == "case" else r.policy_select(d, lo, hi)
         parts.append(part(f"({live}) live", ["1 = 1"], derived))
     if not parts:
         return []

@@ -115,19 +115,31 @@ _EVENT_COLS = ("ent", "cases", "merged", "repeats", "answered", "on_time", "over
                "rect_open", "rect_closed", "cb_due", "cb_done")
 
 
-def _event(d: Dialect, day_col: str, source: str, where: str, **values: str) -> str:
+# Without the enterprise mix (a read that neither groups nor filters by it): the same rows
+# with the three columns blank, and no join (every case has its enterprise: NOT NULL, FK).
+_CASE_DIMS_NO_MIX_SQL = (_CASE_DIMS_SQL.replace("e.industry_group AS", "'' AS").replace("e.size_class AS", "'' AS")
+                         .replace("e.region_code AS", "'' AS"))
+
+
+def _event(d: Dialect, day_col: str, source: str, where: str, *, mix: bool = True, **values: str) -> str:
     cols = ", ".join(f"{values.get(name, 'CAST(NULL AS BIGINT)' if name in ('ent', 'fa_s', 'cl_s', 'score') else '0')} AS {name}"
                      for name in _EVENT_COLS)
+    if not mix:
+        return f"SELECT {d.day(day_col)} AS day, {_CASE_DIMS_NO_MIX_SQL}, {cols} FROM {source} WHERE {where}"
     return (f"SELECT {d.day(day_col)} AS day, {_CASE_DIMS_SQL}, {cols} "
             f"FROM {source} JOIN enterprise e ON e.id = c.enterprise_id WHERE {where}")
 
 
-def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] | None = None) -> str:
+def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] | None = None, *,
+                mix: bool = True) -> str:
     """Fact-shaped rows (``CASE_DIMENSIONS`` + ``CASE_MEASURES``) for events in [lo, hi).
 
     ``measures`` narrows the rows to those measures and leaves out the events that feed
     none of them: today's live part of a cases-only read is then one index range over
-    today's intakes, not nine event scans and a repeat probe per case."""
+    today's intakes, not nine event scans and a repeat probe per case. ``mix=False``
+    leaves the enterprise columns blank and the enterprise table out, for a live read
+    that does not use them (friction, departments: each event's join to it cost a hash
+    of every enterprise)."""
     wanted = set(measures or CASE_MEASURES)
     same_need = ("(CASE WHEN c.service_item_id IS NOT NULL THEN p.service_item_id = c.service_item_id "
                  "ELSE p.service_item_id IS NULL AND p.topic_code = c.topic_code END)")
@@ -135,25 +147,31 @@ def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] 
               f"AND {d.jd('p.accepted_at')} <= {d.jd('c.accepted_at')} "
               f"AND {d.jd('p.accepted_at')} >= {d.days_before('c.accepted_at', REPEAT_WINDOW_DAYS)} AND p.id <> c.id "
               f"AND {same_need}) THEN 1 ELSE 0 END")
+    def ev(*args, **values):
+        return _event(*args, mix=mix, **values)
+
     events = [
-        _event(d, "c.accepted_at", "consultation c", d.in_range("c.accepted_at", lo, hi),
+        ev(d, "c.accepted_at", "consultation c", d.in_range("c.accepted_at", lo, hi),
                ent="c.enterprise_id", cases="1", merged="CASE WHEN c.merged_into_id IS NULL THEN 0 ELSE 1 END",
                repeats=repeat if "repeats" in wanted else "0"),
-        _event(d, "c.first_answered_at", "consultation c", d.in_range("c.first_answered_at", lo, hi),
+        ev(d, "c.first_answered_at", "consultation c", d.in_range("c.first_answered_at", lo, hi),
                answered="1", on_time=f"CASE WHEN {d.jd('c.first_answered_at')} <= {d.jd('c.due_at')} THEN 1 ELSE 0 END",
                fa_s=d.seconds("c.accepted_at", "c.first_answered_at")),
-        _event(d, "c.closed_at", "consultation c", d.in_range("c.closed_at", lo, hi),
+        ev(d, "c.closed_at", "consultation c", d.in_range("c.closed_at", lo, hi),
                cl_s=d.seconds("c.accepted_at", "c.closed_at")),
-        _event(d, "c.due_at", "consultation c", f"c.overdue AND {d.in_range('c.due_at', lo, hi)}", overdue="1"),
-        _event(d, "r.created_at", "consultation_rating r JOIN consultation c ON c.id = r.consultation_id",
+        # the flag inside CASE: PostgreSQL would otherwise AND in the index of every overdue
+        # case (tens of thousands of entries) to a day's few thousand deadlines
+        ev(d, "c.due_at", "consultation c", f"{d.in_range('c.due_at', lo, hi)} AND (CASE WHEN c.overdue THEN 1 END) = 1",
+           overdue="1"),
+        ev(d, "r.created_at", "consultation_rating r JOIN consultation c ON c.id = r.consultation_id",
                d.in_range("r.created_at", lo, hi), score="r.score"),
-        _event(d, "x.created_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
+        ev(d, "x.created_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
                d.in_range("x.created_at", lo, hi), rect_open="1"),
-        _event(d, "x.closed_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
+        ev(d, "x.closed_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
                f"x.status = 'closed' AND {d.in_range('x.closed_at', lo, hi)}", rect_closed="1"),
-        _event(d, "b.due_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
+        ev(d, "b.due_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
                d.in_range("b.due_at", lo, hi), cb_due="1"),
-        _event(d, "b.done_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
+        ev(d, "b.done_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
                f"b.status = 'done' AND {d.in_range('b.done_at', lo, hi)}", cb_done="1"),
     ]
     sums = {
