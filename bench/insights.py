@@ -211,7 +211,10 @@ async def _rollups(url: str, since: date, until: date) -> tuple[float, float, in
         one = time.perf_counter() - t
         from tortoise import connections
 
-        await connections.get("default").execute_script("ANALYZE insight_case_fact, insight_case_week, insight_case_item_week")
+        # as autovacuum would soon after a rollup: the planner needs the new tables' sizes
+        await connections.get("default").execute_script(
+            "ANALYZE insight_case_fact, insight_case_week, insight_case_item_week, insight_case_day, "
+            "insight_case_item_day, insight_case_item_total, insight_policy_fact")
         return whole, one, year["case_rows"]
     finally:
         await db.close_db()
