@@ -12,4 +12,4 @@ __all__ = ["AuditEntry", "Department", "Enterprise", "Invitation", "ServiceItem"
 from models.consultation import (CallbackTask, CannedAnswer, Consultation, ConsultationEvent,  # noqa: F401
                                  ConsultationMessage, DeadlineRule, FaqEntry, Rating, Rectification,
                                  StaffSkill, Topic)
-from models.insights import CaseDay, CaseFact, CaseItemDay, CaseItemTotal, CaseItemWeek, CaseWeek, PolicyFact, Proposal  # noqa: F401,E402
+from models.insights import CaseDay, CaseFact, CaseItemDay, CaseItemTotal, CaseItemWeek, CaseWeek, PolicyFact, Precomputed, Proposal  # noqa: F401,E402

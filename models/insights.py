@@ -306,6 +306,25 @@ class PolicyFact(Model):
         indexes = (("day", "policy_series_id"),)
 
 
+class Precomputed(Model):
+    """A raw-row view (emerging topics, bundles) computed by the scheduled job after the
+    rollup, for the console's default filters, under a key that names everything its
+    result depends on: the view, the filters and parameters, and a fingerprint of the
+    input rows (for emerging topics the ids of the clustered questions; for bundles the
+    count, highest id and latest change of the period's cases). A view whose key matches
+    reads the stored result — the same numbers it would compute —, otherwise it
+    computes. Only the latest run's rows are kept per view."""
+
+    id = fields.IntField(primary_key=True)
+    view = fields.CharField(max_length=16)
+    key = fields.CharField(max_length=40, unique=True)
+    computed_at = fields.DatetimeField()
+    body = fields.JSONField()
+
+    class Meta:
+        table = "insight_precomputed"
+
+
 PROPOSAL_STATUSES = ("proposed", "approved", "live", "evaluated", "abandoned")
 
 

@@ -6,12 +6,17 @@ Written by the rollup alongside the weekly tables, no foreign keys.
 Also the running totals of the weekly per-item measures (``insight_case_item_total``):
 a period's whole weeks are the difference of two of its weeks.
 
+And the store of raw-row views computed after the scheduled rollup
+(``insight_precomputed``).
+
 Days and weeks rolled up before the migration are filled (``_backfill``).
 """
 
 from datetime import date
 
+from orjson import loads
 from tortoise import migrations
+from tortoise.fields.data import JSON_DUMPS
 from tortoise.migrations import operations as ops
 from tortoise import fields
 
@@ -205,6 +210,18 @@ class Migration(migrations.Migration):
                 ('callbacks_done', fields.IntField(default=0)),
             ],
             options={'table': 'insight_case_item_total', 'app': 'models', 'unique_together': (('week', 'service_item_id', 'element', 'kind', 'department_id'),), 'pk_attr': 'id', 'table_description': 'Running totals of ``CaseItemWeek``: per week × item × element × kind × department,'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Precomputed',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('view', fields.CharField(max_length=16)),
+                ('key', fields.CharField(unique=True, max_length=40)),
+                ('computed_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('body', fields.JSONField(encoder=JSON_DUMPS, decoder=loads)),
+            ],
+            options={'table': 'insight_precomputed', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A raw-row view (emerging topics, bundles) computed by the scheduled job after the'},
             bases=['Model'],
         ),
         ops.RunPython(_backfill, _no_backfill),

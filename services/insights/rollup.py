@@ -347,13 +347,17 @@ def today() -> date:
 async def scheduled(rt=None) -> dict:
     """The periodic job: the last ``SCHEDULED_DAYS`` days including today, so late
     answers, closings and ratings of recent cases land on their days. Then, with a
-    runtime, the dashboard's default views are computed again (``views.warm``): the
-    rollup moved the facts' cache key, and the first officer to open the page would
-    otherwise pay the uncached reads. A view failing there does not fail the job."""
+    runtime, the raw-row views are computed for the default filters and stored
+    (``views.precompute``), and the dashboard's default views are computed again
+    (``views.warm``): the rollup moved the facts' cache key, and the first officer to
+    open the page would otherwise pay the uncached reads. A view failing there does not
+    fail the job."""
     end = today()
     result = await rollup(end - timedelta(days=SCHEDULED_DAYS - 1), end)
     if rt is not None:
         from services.insights import views
 
+        embedded = str(getattr(rt.settings, "redis_url", "")).startswith("memory://")
+        result["precomputed"] = await views.precompute(embedded=embedded)
         result["warmed"] = await views.warm(rt)
     return result
