@@ -14,8 +14,11 @@ friction, departments or policy reach is nine event scans (40–80 ms on Postgre
 and a dashboard opened by several officers, or re-filtered, need not repeat it within
 the minute — today's figures are at most that old.
 
-The scheduled rollup then fills these caches for the console's default calls
-(``warm``). ``INSIGHTS_CACHE=off`` bypasses every result cache here (for measuring).
+The scheduled rollup then computes emerging topics and bundles for the default filters
+and stores them under a key naming their inputs (``precompute``; the views read the stored
+result when the key matches), and fills these caches for the console's default calls
+(``warm``). ``INSIGHTS_CACHE=off`` bypasses every Redis result cache here (for measuring);
+the stored results of ``precompute`` are still read.
 """
 
 from __future__ import annotations
