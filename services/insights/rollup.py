@@ -19,11 +19,13 @@ The same SELECT, restricted to today, is the "live" part of ``facts.query``.
 
 The weekly tables (``insight_case_week``: cases by topic and enterprise mix, for the
 trends; ``insight_case_item_week``: every summable measure by item, element, kind and
-department, for friction, departments and evaluations) are rebuilt in the same
-transaction for every week the range touches, whole, from the daily facts (one more
-``INSERT … SELECT`` each). So are their daily mirrors (``insight_case_day``,
-``insight_case_item_day``) for the days of the range: rising topics read days, and the
-period reads take the days at their ends from them.
+department, for friction, departments and evaluations) have daily mirrors
+(``insight_case_day``, ``insight_case_item_day``: the same rows by day; rising topics read
+days, and the period reads take the days at their ends from them). In the same
+transaction the mirrors are rebuilt from the daily facts for the days of the range, the
+weekly tables from the mirrors for every week the range touches, whole, and the running
+totals of the per-item weeks (``insight_case_item_total``) from the first of those weeks
+on — one more ``INSERT … SELECT`` each (the totals: one per week).
 """
 
 from __future__ import annotations
@@ -202,13 +204,11 @@ def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def week_select(d: Dialect, first: date, last: date, *, by_day: bool = False) -> str:
-    """``CaseWeek`` rows for the weeks starting ``first`` … ``last`` (Mondays), summed from
-    the daily facts: per enterprise mix, and with ``ALL`` over every mix. ``by_day``:
-    ``CaseDay`` rows for the days ``first`` … ``last`` instead."""
-    keys = ["day" if by_day else d.week("day"), "topic_code", "service_item_id", "department_id"]
-    end = last if by_day else last + timedelta(days=6)
-    source = f"FROM insight_case_fact WHERE day >= {d.date(first)} AND day <= {d.date(end)} AND cases > 0"
+def day_select(d: Dialect, first: date, last: date) -> str:
+    """``CaseDay`` rows for the days ``first`` … ``last``, summed from the daily facts: per
+    enterprise mix, and with ``ALL`` over every mix."""
+    keys = ["day", "topic_code", "service_item_id", "department_id"]
+    source = f"FROM insight_case_fact WHERE day >= {d.date(first)} AND day <= {d.date(last)} AND cases > 0"
     detail = f"SELECT {', '.join(keys + list(WEEK_ENTERPRISE_DIMENSIONS))}, SUM(cases) {source} " \
              f"GROUP BY {', '.join(keys + list(WEEK_ENTERPRISE_DIMENSIONS))}"
     total = f"SELECT {', '.join(keys + [repr(ALL)] * len(WEEK_ENTERPRISE_DIMENSIONS))}, SUM(cases) {source} " \
@@ -216,16 +216,27 @@ def week_select(d: Dialect, first: date, last: date, *, by_day: bool = False) ->
     return f"{detail} UNION ALL {total}"
 
 
-def item_week_select(d: Dialect, first: date, last: date, *, by_day: bool = False) -> str:
-    """``CaseItemWeek`` rows for the weeks starting ``first`` … ``last`` (Mondays), summed
-    from the daily facts over every enterprise mix, channel and topic. Rows without cases
-    are kept: an answer, a rating or a call-back falls on its own day, often not the
-    intake day. ``by_day``: ``CaseItemDay`` rows for the days ``first`` … ``last``."""
-    keys = ["day" if by_day else d.week("day"), *ITEM_WEEK_DIMENSIONS[1:]]
-    end = last if by_day else last + timedelta(days=6)
+def item_day_select(d: Dialect, first: date, last: date) -> str:
+    """``CaseItemDay`` rows for the days ``first`` … ``last``, summed from the daily facts
+    over every enterprise mix, channel and topic. Rows without cases are kept: an answer,
+    a rating or a call-back falls on its own day, often not the intake day."""
+    keys = ["day", *ITEM_WEEK_DIMENSIONS[1:]]
     sums = ", ".join(f"SUM({m})" for m in ITEM_WEEK_MEASURES)
     return (f"SELECT {', '.join(keys)}, {sums} FROM insight_case_fact "
-            f"WHERE day >= {d.date(first)} AND day <= {d.date(end)} GROUP BY {', '.join(keys)}")
+            f"WHERE day >= {d.date(first)} AND day <= {d.date(last)} GROUP BY {', '.join(keys)}")
+
+
+def weeks_from_days(d: Dialect, mirror: str, first: date, last: date) -> str:
+    """Rows of a weekly table for the weeks starting ``first`` … ``last`` (Mondays), summed
+    from its daily mirror (same columns, ``day`` for ``week``; ``ALL`` rows carry through
+    the grouping): a week is a few thousand mirror rows, against tens of thousands of
+    daily facts."""
+    weekly = {"insight_case_day": (WEEK_DIMENSIONS, ("cases",)),
+              "insight_case_item_day": (ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES)}
+    dims, measures = weekly[mirror]
+    keys = [d.week("day"), *dims[1:]]
+    return (f"SELECT {', '.join(keys)}, {', '.join(f'SUM({m})' for m in measures)} FROM {mirror} "
+            f"WHERE day >= {d.date(first)} AND day <= {d.date(last + timedelta(days=6))} GROUP BY {', '.join(keys)}")
 
 
 def _as_date(value) -> date | None:
@@ -234,34 +245,31 @@ def _as_date(value) -> date | None:
 
 async def item_totals(conn, d: Dialect, first: date) -> None:
     """Rebuild ``insight_case_item_total`` from the week ``first`` (a Monday) to the last
-    week of ``insight_case_item_week``: each week's row per cell is the week before's
-    plus this week's measures (a running sum in SQL). If the table stops before
-    ``first``, the rebuild starts right after its last week, so no week goes missing.
-    The cells are those of the week before the start and those with measures since;
-    each gets a row for every week, so a read needs no "latest row before" search."""
+    week of ``insight_case_item_week``, a week at a time: each week's rows are the week
+    before's plus this week's measures, per cell (one small ``INSERT … SELECT … GROUP BY``
+    per week — a window over all the weeks at once was slower). If the table stops
+    before ``first``, the rebuild starts right after its last week, so no week goes
+    missing. Every cell of the week before carries on, so each cell has a row for every
+    week from its first on and a read needs no "latest row before" search."""
     _, rows = await conn.execute_query("SELECT MAX(week) AS top FROM insight_case_item_total")
     top = _as_date(rows[0]["top"])
     _, rows = await conn.execute_query("SELECT MIN(week) AS lo, MAX(week) AS hi FROM insight_case_item_week")
     lo, hi = _as_date(rows[0]["lo"]), _as_date(rows[0]["hi"])
     start = min(first, top + timedelta(days=7)) if top else (lo or first)
     await conn.execute_script(f"DELETE FROM insight_case_item_total WHERE week >= {d.date(start)}")
-    if hi is None or hi < start:
+    if hi is None:
         return
-    weeks = [start + timedelta(days=7 * i) for i in range((hi - start).days // 7 + 1)]
-    keys = ITEM_WEEK_DIMENSIONS[1:]
-    on = " AND ".join(f"{{t}}.{k} = g.{k}" for k in keys)
-    sums = ", ".join(f"COALESCE(b.{m}, 0) + SUM(COALESCE(i.{m}, 0)) OVER w" for m in ITEM_WEEK_MEASURES)
-    await conn.execute_script(
-        f"INSERT INTO insight_case_item_total (week, {', '.join(keys)}, {', '.join(ITEM_WEEK_MEASURES)}) "
-        f"WITH weeks (week) AS (VALUES {', '.join(f'({d.date(w)})' for w in weeks)}), "
-        f"base AS (SELECT * FROM insight_case_item_total WHERE week = {d.date(start - timedelta(days=7))}), "
-        f"cells AS (SELECT {', '.join(keys)} FROM base UNION SELECT {', '.join(keys)} FROM insight_case_item_week "
-        f"WHERE week >= {d.date(start)}), "
-        f"grid AS (SELECT weeks.week, {', '.join(f'cells.{k}' for k in keys)} FROM weeks CROSS JOIN cells) "
-        f"SELECT g.week, {', '.join(f'g.{k}' for k in keys)}, {sums} FROM grid g "
-        f"LEFT JOIN insight_case_item_week i ON i.week = g.week AND {on.format(t='i')} "
-        f"LEFT JOIN base b ON {on.format(t='b')} "
-        f"WINDOW w AS (PARTITION BY {', '.join(f'g.{k}' for k in keys)} ORDER BY g.week)")
+    keys = ", ".join(ITEM_WEEK_DIMENSIONS[1:])
+    measures = ", ".join(ITEM_WEEK_MEASURES)
+    week = start
+    while week <= hi:
+        await conn.execute_script(
+            f"INSERT INTO insight_case_item_total (week, {keys}, {measures}) "
+            f"SELECT {d.date(week)}, {keys}, {', '.join(f'SUM({m})' for m in ITEM_WEEK_MEASURES)} FROM ("
+            f"SELECT {keys}, {measures} FROM insight_case_item_total WHERE week = {d.date(week - timedelta(days=7))} "
+            f"UNION ALL SELECT {keys}, {measures} FROM insight_case_item_week WHERE week = {d.date(week)}) t "
+            f"GROUP BY {keys}")
+        week += timedelta(days=7)
 
 
 def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
@@ -315,22 +323,23 @@ async def rollup(since: date, until: date) -> dict:
         day_dims = ", ".join(("day", *WEEK_DIMENSIONS[1:]))
         await conn.execute_script(f"DELETE FROM insight_case_day WHERE {span}")
         await conn.execute_script(f"INSERT INTO insight_case_day ({day_dims}, cases) "
-                                  f"{week_select(d, since, until, by_day=True)}")
+                                  f"{day_select(d, since, until)}")
         await conn.execute_script(f"DELETE FROM insight_case_item_day WHERE {span}")
         await conn.execute_script(f"INSERT INTO insight_case_item_day "
                                   f"({', '.join(('day', *ITEM_WEEK_DIMENSIONS[1:], *ITEM_WEEK_MEASURES))}) "
-                                  f"{item_week_select(d, since, until, by_day=True)}")
-        # every week the range touches, whole, from the daily facts just written
+                                  f"{item_day_select(d, since, until)}")
+        # every week the range touches, whole, from the daily mirrors (the days of the range
+        # just written, the week's other days from earlier runs: as in the daily facts)
         first, last = monday(since), monday(until)
         await conn.execute_script(f"DELETE FROM insight_case_week WHERE week >= {d.date(first)} "
                                   f"AND week <= {d.date(last)}")
         await conn.execute_script(f"INSERT INTO insight_case_week ({', '.join(WEEK_DIMENSIONS)}, cases) "
-                                  f"{week_select(d, first, last)}")
+                                  f"{weeks_from_days(d, 'insight_case_day', first, last)}")
         await conn.execute_script(f"DELETE FROM insight_case_item_week WHERE week >= {d.date(first)} "
                                   f"AND week <= {d.date(last)}")
         await conn.execute_script(f"INSERT INTO insight_case_item_week "
                                   f"({', '.join(ITEM_WEEK_DIMENSIONS + ITEM_WEEK_MEASURES)}) "
-                                  f"{item_week_select(d, first, last)}")
+                                  f"{weeks_from_days(d, 'insight_case_item_day', first, last)}")
         await item_totals(conn, d, first)
         _, rows = await conn.execute_query(
             f"SELECT (SELECT COUNT(*) FROM insight_case_fact WHERE {span}) AS c, "
