@@ -304,9 +304,12 @@ def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
             f"FROM ({' UNION ALL '.join(events)}) u GROUP BY {keys}")
 
 
-async def rollup(since: date, until: date) -> dict:
+async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
     """Replace the facts of the local days ``since`` … ``until`` (inclusive) in one
-    transaction; returns the fact rows written and the seconds taken."""
+    transaction; returns the fact rows written and the seconds taken. ``totals=False``
+    leaves the running totals alone — for a rebuild day by day (``python -m server
+    rollup``), which drops them first (``drop_totals``) and rebuilds them once at the end
+    (``rebuild_totals``) instead of every later week once per day."""
     if until < since:
         raise ValueError("until before since")
     d = dialect()
@@ -340,13 +343,29 @@ async def rollup(since: date, until: date) -> dict:
         await conn.execute_script(f"INSERT INTO insight_case_item_week "
                                   f"({', '.join(ITEM_WEEK_DIMENSIONS + ITEM_WEEK_MEASURES)}) "
                                   f"{weeks_from_days(d, 'insight_case_item_day', first, last)}")
-        await item_totals(conn, d, first)
+        if totals:
+            await item_totals(conn, d, first)
         _, rows = await conn.execute_query(
             f"SELECT (SELECT COUNT(*) FROM insight_case_fact WHERE {span}) AS c, "
             f"(SELECT COUNT(*) FROM insight_policy_fact WHERE {span}) AS p")
     row = dict(rows[0])
     return {"since": since.isoformat(), "until": until.isoformat(), "case_rows": row["c"], "policy_rows": row["p"],
             "seconds": round(time.perf_counter() - started, 3)}
+
+
+async def drop_totals(since: date) -> None:
+    """Delete the running totals from the week of ``since`` on. Reads then take those weeks
+    from ``insight_case_item_week`` (slower, never wrong), and the next rollup that
+    rebuilds totals starts right after the last week left."""
+    d = dialect()
+    await connections.get("default").execute_script(
+        f"DELETE FROM insight_case_item_total WHERE week >= {d.date(monday(since))}")
+
+
+async def rebuild_totals(since: date) -> None:
+    """Rebuild the running totals from the week of ``since`` to the last week there is."""
+    async with in_transaction() as conn:
+        await item_totals(conn, dialect(), monday(since))
 
 
 def today() -> date:

@@ -418,7 +418,7 @@ async def test_item_totals_are_running_sums_of_the_weeks_whatever_order_days_are
     through it equals the same read from the weekly table."""
     from models.insights import ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, CaseItemTotal, CaseItemWeek
     from services.insights import facts
-    from services.insights.rollup import rollup
+    from services.insights.rollup import drop_totals, rebuild_totals, rollup
 
     span = await generate(seed=29, days=40, cases=300)
     start, today = span["start"], span["today"]
@@ -456,5 +456,13 @@ async def test_item_totals_are_running_sums_of_the_weeks_whatever_order_days_are
     since = start + timedelta(days=3)
     measures = ("cases", "overdue", "close_seconds", "rating_1", "callbacks_done")
     through = await facts.query(since, today, group_by=["service_item_id", "kind"], measures=measures)
+    # as ``python -m server rollup --since`` does: drop from a day on, days without totals, then rebuild
+    await drop_totals(start + timedelta(days=12))
+    assert await facts.query(since, today, group_by=["service_item_id", "kind"], measures=measures) == through
+    for n in range(12, 20):
+        await rollup(start + timedelta(days=n), start + timedelta(days=n), totals=False)
+    assert await facts.query(since, today, group_by=["service_item_id", "kind"], measures=measures) == through
+    await rebuild_totals(start + timedelta(days=12))
+    await check()
     await CaseItemTotal.all().delete()  # the same read from the weekly table
     assert await facts.query(since, today, group_by=["service_item_id", "kind"], measures=measures) == through
