@@ -61,7 +61,9 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     kind or department (friction, departments) from ``insight_case_item_week`` — as the
     difference of two weeks of its running totals (``insight_case_item_total``). Such a
     read takes the days at the ends (or, grouped by day or month, every day) from the
-    weekly table's daily mirror, not from the daily facts."""
+    weekly table's daily mirror, not from the daily facts — or, where an end's week has
+    more days in the period than out, that whole week less the days out. Groups whose
+    measures are all zero are left out, whichever tables a read took."""
     name, dims, all_measures, _ = TABLES[table]
     measures = tuple(measures or all_measures)
     for m in measures:
@@ -102,7 +104,20 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
         if weekly and set(WEEK_ENTERPRISE_DIMENSIONS) <= set(weekly[1]):
             mix = [f"region_code <> '{ALL}'" if set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS)
                    else " AND ".join(f"{c} = '{ALL}'" for c in WEEK_ENTERPRISE_DIMENSIONS)]
+        outside = []  # days of the weeks read whole that are not in the period: subtracted
+        if weekly and not by_day:
+            # a partial week at an end with more days in the period than out: the whole week,
+            # less the days out (from the mirror, which the week was summed from)
+            if (first - since).days > 3:
+                first -= timedelta(days=7)
+                outside.append((first, since - timedelta(days=1)))
+            if (past_until - last).days - 6 > 3:
+                last += timedelta(days=7)
+                outside.append((past_until + timedelta(days=1), last + timedelta(days=6)))
         if weekly and not by_day and first <= last:  # whole weeks first … last + 6 from the summary
+            for a, b in outside:
+                parts.append(part(weekly[4], [f"day >= {d.date(a)}", f"day <= {d.date(b)}", *mix], derived,
+                                  minus=True))
             rest = first
             if weekly[0] == "insight_case_item_week":  # its running totals: two rows per cell
                 _, top = await connections.get("default").execute_query(
@@ -139,6 +154,10 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
         item = dict(row)
         for m in measures:
             item[m] = int(item[m] or 0)
+        if group_by and not any(item[m] for m in measures):
+            # nothing to count in the period: running totals and subtracted days leave such
+            # groups (a cell active only outside the period), the daily facts would not
+            continue
         for g in group_by:
             if g in ("day", "week", "month") and isinstance(item[g], str):
                 item[g] = date.fromisoformat(item[g])

@@ -466,3 +466,31 @@ async def test_item_totals_are_running_sums_of_the_weeks_whatever_order_days_are
     await check()
     await CaseItemTotal.all().delete()  # the same read from the weekly table
     assert await facts.query(since, today, group_by=["service_item_id", "kind"], measures=measures) == through
+
+
+async def test_period_reads_equal_the_daily_facts_for_every_alignment_of_the_period(client):
+    """Whole weeks, running totals, the days at the ends or a whole end week less its days
+    out: whatever a read takes, for periods starting and ending on every weekday it sums
+    to what the daily facts give (groups with nothing to count left out)."""
+    from models.insights import CaseFact
+    from services.insights import facts
+    from services.insights.rollup import rollup
+
+    span = await generate(seed=31, days=35, cases=400)
+    await rollup(span["start"], span["today"])
+    yesterday = span["today"] - timedelta(days=1)
+    reads = ((["week", "topic_code"], ("cases",)), (["department_id"], ("cases", "overdue", "rating_1", "callbacks_due")),
+             (["service_item_id", "element", "kind"], ("cases", "repeats", "close_seconds", "cl_b05")))
+    for first in range(0, 8):
+        for last in range(0, 8):
+            since, until = span["start"] + timedelta(days=first), yesterday - timedelta(days=last)
+            for group_by, measures in reads:
+                expected: dict = defaultdict(Counter)
+                for row in await CaseFact.filter(day__gte=since, day__lte=until).values(
+                        "day", "topic_code", "department_id", "service_item_id", "element", "kind", *measures):
+                    row["week"] = row["day"] - timedelta(days=row["day"].weekday())
+                    expected[tuple(row[g] for g in group_by)].update({m: row[m] for m in measures})
+                expected = {k: dict(v) for k, v in expected.items() if any(v.values())}
+                got = await facts.query(since, until, group_by=group_by, measures=measures)
+                assert {tuple(r[g] for g in group_by): {m: r[m] for m in measures} for r in got} == \
+                    {k: {m: v.get(m, 0) for m in measures} for k, v in expected.items()}, (since, until, group_by)
