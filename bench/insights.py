@@ -559,7 +559,9 @@ async def _generated(url: str) -> tuple[date, date, int]:
         await conn.close()
     if not row["n"]:
         raise SystemExit("该数据库没有咨询数据，无法复用")
-    return row["lo"].astimezone(TZ).date(), datetime.now(TZ).date(), row["n"]
+    until = datetime.now(TZ).date()
+    # the year the timings read (as generated: weekend cases moved back may start before it)
+    return max(row["lo"].astimezone(TZ).date(), until - timedelta(days=364)), until, row["n"]
 
 
 def run(consultations: int = 1_000_000, calls: int = 60, *, keep: bool = False, reuse: str | None = None) -> dict:
