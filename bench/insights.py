@@ -221,7 +221,8 @@ async def _rollups(url: str, since: date, until: date) -> tuple[float, float, in
         # what the scheduled job does next: the raw-row views for the default filters
         from services.insights.views import precompute
 
-        t = time.perf_counter()
+        # a reused database may hold an earlier run's results: computed afresh here
+        await connections.get("default").execute_script("DELETE FROM insight_precomputed")
         done = await precompute()
         if any(ms is None for ms in done.values()):
             raise RuntimeError(f"precompute failed: {done}")

@@ -137,6 +137,7 @@ class CaseWeek(Model):
         # enterprise columns first: "all enterprises" (ALL) or one county is a range of this index
         unique_together = (("region_code", "industry_group", "size_class", "week", "topic_code", "service_item_id",
                             "department_id"),)
+        indexes = (("week",),)  # the rollup replaces whole weeks: without it, each delete scans the table
 
 
 class CaseItemWeek(Model):
@@ -245,6 +246,7 @@ class CaseDay(Model):
         table = "insight_case_day"
         unique_together = (("region_code", "industry_group", "size_class", "day", "topic_code", "service_item_id",
                             "department_id"),)
+        indexes = (("day",),)  # the rollup replaces days: without it, each delete scans the table
 
 
 class CaseItemDay(Model):

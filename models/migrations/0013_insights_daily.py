@@ -19,6 +19,7 @@ from tortoise import migrations
 from tortoise.fields.data import JSON_DUMPS
 from tortoise.migrations import operations as ops
 from tortoise import fields
+from tortoise.indexes import Index
 
 ENTERPRISE_KEYS = ("industry_group", "size_class", "region_code")
 DAY_KEYS = ("topic_code", "service_item_id", "department_id")
@@ -225,4 +226,13 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.RunPython(_backfill, _no_backfill),
+        # the rollup replaces whole days and weeks: without these, each delete scans the table
+        ops.AddIndex(
+            model_name='CaseDay',
+            index=Index(fields=['day']),
+        ),
+        ops.AddIndex(
+            model_name='CaseWeek',
+            index=Index(fields=['week']),
+        ),
     ]

@@ -226,6 +226,17 @@ def item_day_select(d: Dialect, first: date, last: date) -> str:
             f"WHERE day >= {d.date(first)} AND day <= {d.date(last)} GROUP BY {', '.join(keys)}")
 
 
+def _week_cases_from_days(d: Dialect, span: str, sign: int) -> str:
+    """Add (``sign`` 1) or take out (-1) the ``insight_case_day`` rows of the days in
+    ``span`` to or from their weeks in ``insight_case_week`` (an upsert on its key)."""
+    dims = WEEK_DIMENSIONS[1:]
+    keys = ("region_code", "industry_group", "size_class", "week", "topic_code", "service_item_id", "department_id")
+    return (f"INSERT INTO insight_case_week (week, {', '.join(dims)}, cases) "
+            f"SELECT {d.week('day')}, {', '.join(dims)}, {sign} * SUM(cases) FROM insight_case_day WHERE {span} "
+            f"GROUP BY {d.week('day')}, {', '.join(dims)} "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET cases = insight_case_week.cases + excluded.cases")
+
+
 def weeks_from_days(d: Dialect, mirror: str, first: date, last: date) -> str:
     """Rows of a weekly table for the weeks starting ``first`` … ``last`` (Mondays), summed
     from its daily mirror (same columns, ``day`` for ``week``; ``ALL`` rows carry through
@@ -324,6 +335,10 @@ async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
             await conn.execute_script(f"INSERT INTO {table} ({', '.join(dims + measures)}) {select}")
         # the daily mirrors of the weekly tables, for the days of the range
         day_dims = ", ".join(("day", *WEEK_DIMENSIONS[1:]))
+        first, last = monday(since), monday(until)
+        few = (until - since).days < 7
+        if few:  # the weeks' cases: take the replaced days out (below: put the new ones in)
+            await conn.execute_script(_week_cases_from_days(d, span, -1))
         await conn.execute_script(f"DELETE FROM insight_case_day WHERE {span}")
         await conn.execute_script(f"INSERT INTO insight_case_day ({day_dims}, cases) "
                                   f"{day_select(d, since, until)}")
@@ -332,12 +347,18 @@ async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
                                   f"({', '.join(('day', *ITEM_WEEK_DIMENSIONS[1:], *ITEM_WEEK_MEASURES))}) "
                                   f"{item_day_select(d, since, until)}")
         # every week the range touches, whole, from the daily mirrors (the days of the range
-        # just written, the week's other days from earlier runs: as in the daily facts)
-        first, last = monday(since), monday(until)
-        await conn.execute_script(f"DELETE FROM insight_case_week WHERE week >= {d.date(first)} "
-                                  f"AND week <= {d.date(last)}")
-        await conn.execute_script(f"INSERT INTO insight_case_week ({', '.join(WEEK_DIMENSIONS)}, cases) "
-                                  f"{weeks_from_days(d, 'insight_case_day', first, last)}")
+        # just written, the week's other days from earlier runs: as in the daily facts). For
+        # a few days the weeks' cases are adjusted instead — the days' old rows out, their
+        # new rows in, emptied rows dropped —: a week is some 15,000 rows to rewrite, a day
+        # a couple of thousand.
+        week_span = f"week >= {d.date(first)} AND week <= {d.date(last)}"
+        if few:
+            await conn.execute_script(_week_cases_from_days(d, span, 1))
+            await conn.execute_script(f"DELETE FROM insight_case_week WHERE {week_span} AND cases = 0")
+        else:
+            await conn.execute_script(f"DELETE FROM insight_case_week WHERE {week_span}")
+            await conn.execute_script(f"INSERT INTO insight_case_week ({', '.join(WEEK_DIMENSIONS)}, cases) "
+                                      f"{weeks_from_days(d, 'insight_case_day', first, last)}")
         await conn.execute_script(f"DELETE FROM insight_case_item_week WHERE week >= {d.date(first)} "
                                   f"AND week <= {d.date(last)}")
         await conn.execute_script(f"INSERT INTO insight_case_item_week "
