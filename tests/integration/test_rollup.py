@@ -480,6 +480,7 @@ async def test_period_reads_equal_the_daily_facts_for_every_alignment_of_the_per
     await rollup(span["start"], span["today"])
     yesterday = span["today"] - timedelta(days=1)
     reads = ((["week", "topic_code"], ("cases",)), (["department_id"], ("cases", "overdue", "rating_1", "callbacks_due")),
+             (["week", "kind"], ("cases", "answered")),
              (["service_item_id", "element", "kind"], ("cases", "repeats", "close_seconds", "cl_b05")))
     for first in range(0, 8):
         for last in range(0, 8):
