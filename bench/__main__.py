@@ -28,11 +28,14 @@ def main() -> None:
                                                "PostgreSQL + Redis")
     insights.add_argument("--consultations", type=int, default=1_000_000)
     insights.add_argument("--calls", type=int, default=60, help="dashboard requests to time")
+    insights.add_argument("--keep", action="store_true", help="keep the generated database (its name is printed)")
+    insights.add_argument("--reuse", metavar="DBNAME", help="a database kept by --keep: no generation, "
+                                                            "the rollup and timings run again on its data")
     args = parser.parse_args()
     if args.name == "insights":
         from bench import insights as bench_insights
 
-        bench_insights.run(consultations=args.consultations, calls=args.calls)
+        bench_insights.run(consultations=args.consultations, calls=args.calls, keep=args.keep, reuse=args.reuse)
     if args.name == "intake":
         from bench import intake as bench_intake
 

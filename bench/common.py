@@ -46,13 +46,24 @@ async def _pg(sql: str) -> None:
 
 
 @contextmanager
-def pg_database():
+def pg_database(*, keep: bool = False, reuse: str | None = None):
+    """A throw-away database, dropped afterwards. ``keep``: left in place (its name is
+    printed), so a slow-to-generate data set can be queried again; ``reuse``: an existing
+    database of that name, neither created nor dropped."""
+    if reuse:
+        if not re.fullmatch(r"[A-Za-z0-9_]+", reuse):
+            raise ValueError(f"bad database name {reuse!r}")
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + reuse
+        return
     name = f"sz_bench_{uuid.uuid4().hex[:8]}"
     asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
     try:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if keep:
+            print(f"kept database {name}", file=sys.stderr)
+        else:
+            asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 class RssSampler(threading.Thread):

@@ -42,8 +42,8 @@ class InsightTrendsQuery(InsightQuery):
 
 
 class InsightBundleQuery(InsightQuery):
-    min_enterprises: int = Field(default=5, ge=2, le=10_000, description="至少多少家企业一起需要")
-    window_days: int = Field(default=30, ge=1, le=90, description="同一企业先后需要的天数窗口")
+    min_enterprises: int = Field(default=V.DEFAULT_MIN_ENTERPRISES, ge=2, le=10_000, description="至少多少家企业一起需要")
+    window_days: int = Field(default=V.DEFAULT_WINDOW_DAYS, ge=1, le=90, description="同一企业先后需要的天数窗口")
 
 
 class InsightExportQuery(InsightTrendsQuery):

@@ -137,6 +137,7 @@ class CaseWeek(Model):
         # enterprise columns first: "all enterprises" (ALL) or one county is a range of this index
         unique_together = (("region_code", "industry_group", "size_class", "week", "topic_code", "service_item_id",
                             "department_id"),)
+        indexes = (("week",),)  # the rollup replaces whole weeks: without it, each delete scans the table
 
 
 class CaseItemWeek(Model):
@@ -180,6 +181,110 @@ class CaseItemWeek(Model):
         unique_together = (ITEM_WEEK_DIMENSIONS,)
 
 
+class CaseItemTotal(Model):
+    """Running totals of ``CaseItemWeek``: per week × item × element × kind × department,
+    every measure summed over all weeks up to and including that one. Rebuilt by the
+    rollup from the first week it touches to the last week there is, with a row for
+    every week from a cell's first week on (rows of zeros included), so any run of whole
+    weeks is the difference of two rows per cell.
+
+    A year of friction or department figures from ``CaseItemWeek`` is some 50,000 rows of
+    thirty measures to sum at a million cases a year (about 150 ms in PostgreSQL however
+    it aggregates); from this table it is two rows per cell, and the rollup of a past
+    day rewrites only the weeks from that day's on."""
+
+    id = fields.BigIntField(primary_key=True)
+    week = fields.DateField()
+    service_item_id = fields.IntField(default=0)
+    element = fields.CharField(max_length=16, default="")
+    kind = fields.CharField(max_length=16, default="")
+    department_id = fields.IntField(default=0)
+    cases = fields.IntField(default=0)
+    merged = fields.IntField(default=0)
+    repeats = fields.IntField(default=0)
+    answered = fields.IntField(default=0)
+    answered_on_time = fields.IntField(default=0)
+    overdue = fields.IntField(default=0)
+    first_answer_seconds = fields.BigIntField(default=0)
+    first_answer_count = fields.IntField(default=0)
+    close_seconds = fields.BigIntField(default=0)
+    close_count = fields.IntField(default=0)
+    for _name in (*FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS, *RATING_COLUMNS):
+        locals()[_name] = fields.IntField(default=0)
+    del _name
+    rectifications_opened = fields.IntField(default=0)
+    rectifications_closed = fields.IntField(default=0)
+    callbacks_due = fields.IntField(default=0)
+    callbacks_done = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_case_item_total"
+        unique_together = (ITEM_WEEK_DIMENSIONS,)
+
+
+class CaseDay(Model):
+    """``CaseWeek`` by local day instead of week (the same rows: per enterprise mix, and
+    with ``ALL`` in the three enterprise columns), rebuilt by the rollup for the days it
+    rolls up.
+
+    Rising topics compare seven-day windows ending today, which cut across ISO weeks, so
+    they need days; from the daily facts nine weeks are some 400,000 rows (a fact cell
+    is also split by channel, element and kind), from this table a few thousand. Reads
+    that take whole weeks from ``CaseWeek`` take the days at the period's ends here."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField()
+    topic_code = fields.CharField(max_length=32, default="")
+    service_item_id = fields.IntField(default=0)
+    department_id = fields.IntField(default=0)
+    industry_group = fields.CharField(max_length=32, default="")
+    size_class = fields.CharField(max_length=8, default="")
+    region_code = fields.CharField(max_length=6, default="")
+    cases = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_case_day"
+        unique_together = (("region_code", "industry_group", "size_class", "day", "topic_code", "service_item_id",
+                            "department_id"),)
+        indexes = (("day",),)  # the rollup replaces days: without it, each delete scans the table
+
+
+class CaseItemDay(Model):
+    """``CaseItemWeek`` by local day instead of week, rebuilt by the rollup for the days it
+    rolls up. A period rarely starts on a Monday and ends on a Sunday: friction and
+    department performance read its whole weeks from ``CaseItemWeek`` and the up to six
+    days at each end here, not from the daily facts (thousands of rows a day there, a
+    few hundred here)."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField()
+    service_item_id = fields.IntField(default=0)
+    element = fields.CharField(max_length=16, default="")
+    kind = fields.CharField(max_length=16, default="")
+    department_id = fields.IntField(default=0)
+    cases = fields.IntField(default=0)
+    merged = fields.IntField(default=0)
+    repeats = fields.IntField(default=0)
+    answered = fields.IntField(default=0)
+    answered_on_time = fields.IntField(default=0)
+    overdue = fields.IntField(default=0)
+    first_answer_seconds = fields.BigIntField(default=0)
+    first_answer_count = fields.IntField(default=0)
+    close_seconds = fields.BigIntField(default=0)
+    close_count = fields.IntField(default=0)
+    for _name in (*FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS, *RATING_COLUMNS):
+        locals()[_name] = fields.IntField(default=0)
+    del _name
+    rectifications_opened = fields.IntField(default=0)
+    rectifications_closed = fields.IntField(default=0)
+    callbacks_due = fields.IntField(default=0)
+    callbacks_done = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_case_item_day"
+        unique_together = (("day", "service_item_id", "element", "kind", "department_id"),)
+
+
 class PolicyFact(Model):
     """Policy reach per day × policy series × size class × industry group × county:
     matched (inbox messages created), delivered (pushes sent), read, consented (免申即享)
@@ -201,6 +306,25 @@ class PolicyFact(Model):
         table = "insight_policy_fact"
         unique_together = (POLICY_DIMENSIONS,)
         indexes = (("day", "policy_series_id"),)
+
+
+class Precomputed(Model):
+    """A raw-row view (emerging topics, bundles) computed by the scheduled job after the
+    rollup, for the console's default filters, under a key that names everything its
+    result depends on: the view, the filters and parameters, and a fingerprint of the
+    input rows (for emerging topics the ids of the clustered questions; for bundles the
+    count, highest id and latest change of the period's cases). A view whose key matches
+    reads the stored result — the same numbers it would compute —, otherwise it
+    computes. Only the latest run's rows are kept per view."""
+
+    id = fields.IntField(primary_key=True)
+    view = fields.CharField(max_length=16)
+    key = fields.CharField(max_length=40, unique=True)
+    computed_at = fields.DatetimeField()
+    body = fields.JSONField()
+
+    class Meta:
+        table = "insight_precomputed"
 
 
 PROPOSAL_STATUSES = ("proposed", "approved", "live", "evaluated", "abandoned")

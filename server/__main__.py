@@ -243,11 +243,17 @@ def cmd_rollup(settings: Settings, args: argparse.Namespace) -> None:
         async with _runtime(settings):
             with Progress(TextColumn("[bold]汇总 {task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as bar:
-                task = bar.add_task(days[0].isoformat(), total=len(days))
+                task = bar.add_task(days[0].isoformat(), total=len(days) + 1)
+                # running totals once at the end, not every later week once per day (an
+                # interrupted run leaves them dropped, which reads and the next run handle)
+                await rollup.drop_totals(days[0])
                 for day in days:
                     bar.update(task, description=day.isoformat())
-                    rows += (await rollup.rollup(day, day))["case_rows"]
+                    rows += (await rollup.rollup(day, day, totals=False))["case_rows"]
                     bar.advance(task)
+                bar.update(task, description="累计值")
+                await rollup.rebuild_totals(days[0])
+                bar.advance(task)
         return rows
 
     rows = asyncio.run(main())

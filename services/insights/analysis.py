@@ -104,8 +104,11 @@ def rising_topics(weekly: Mapping[str, Sequence[int]], *, min_count: int = MIN_R
 
 # ---------------------------------------------------------------- emerging topics
 
+MIN_CLUSTER_DOCS = 6
+
+
 def cluster_questions(docs: Sequence[Sequence[str]], *, k_range: range = range(2, 7), seed: int = 7,
-                      top_terms: int = 6, min_docs: int = 6) -> list[dict]:
+                      top_terms: int = 6, min_docs: int = MIN_CLUSTER_DOCS) -> list[dict]:
     """Cluster tokenised questions: TF-IDF (tokens as given — jieba upstream), k-means
     with each k of ``k_range`` that fits, keeping the k of the best silhouette.
     Returns clusters largest first: ``terms`` (highest mean TF-IDF in the cluster),

@@ -25,9 +25,10 @@ TABLES = {"case": ("insight_case_fact", CASE_DIMENSIONS, CASE_MEASURES, r.case_s
 
 
 # Weekly tables of case facts, tried in order: (table, dimensions, measures, whether its
-# rows are cells with cases only). ``insight_case_week`` also carries the enterprise mix.
-WEEKLY = (("insight_case_week", WEEK_DIMENSIONS, WEEK_MEASURES, True),
-          ("insight_case_item_week", ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, False))
+# rows are cells with cases only, its daily mirror). ``insight_case_week`` also carries
+# the enterprise mix. A daily mirror has the same rows by ``day`` instead of ``week``.
+WEEKLY = (("insight_case_week", WEEK_DIMENSIONS, WEEK_MEASURES, True, "insight_case_day"),
+          ("insight_case_item_week", ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, False, "insight_case_item_day"))
 
 
 def _month(d: r.Dialect) -> str:
@@ -57,7 +58,12 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     and only the partial weeks at its ends from the daily facts: a cases-only read by
     topic or enterprise mix (the trends) from ``insight_case_week`` — such reads leave
     out cells with no cases, whichever table they come from —, a read by item, element,
-    kind or department (friction, departments) from ``insight_case_item_week``."""
+    kind or department (friction, departments) from ``insight_case_item_week`` — as the
+    difference of two weeks of its running totals (``insight_case_item_total``). Such a
+    read takes the days at the ends (or, grouped by day or month, every day) from the
+    weekly table's daily mirror, not from the daily facts — or, where an end's week has
+    more days in the period than out, that whole week less the days out. Groups whose
+    measures are all zero are left out, whichever tables a read took."""
     name, dims, all_measures, _ = TABLES[table]
     measures = tuple(measures or all_measures)
     for m in measures:
@@ -73,18 +79,19 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     if any(isinstance(v, (list, tuple, set, frozenset)) and not v for v in where.values()):
         return []
     today = today or r.today()
-    weekly = next((w for w in WEEKLY if table == "case" and set(measures) <= set(w[2]) and set(needed) <= set(w[1])),
-                  None)
+    weekly = next((w for w in WEEKLY if table == "case" and set(measures) <= set(w[2])
+                   and set(needed) <= {*w[1], "day", "month"}), None)
+    by_day = bool(weekly) and bool({"day", "month"} & set(needed))  # no whole weeks: all from the mirror
     p = Params(d)
 
-    def part(source: str, conds: list[str], exprs: Mapping[str, str]) -> str:
+    def part(source: str, conds: list[str], exprs: Mapping[str, str], *, minus: bool = False) -> str:
         for dim, value in where.items():
             expr = exprs.get(dim, dim)
             if isinstance(value, (list, tuple, set, frozenset)):
                 conds.append(f"{expr} IN ({', '.join(p(v) for v in value)})")
             else:
                 conds.append(f"{expr} = {p(value)}")
-        cols = [f"{exprs.get(c, c)} AS {c}" for c in needed] + list(measures)
+        cols = [f"{exprs.get(c, c)} AS {c}" for c in needed] + [f"-{m} AS {m}" if minus else m for m in measures]
         return f"SELECT {', '.join(cols)} FROM {source} WHERE {' AND '.join(conds)}"
 
     nonzero = ["cases > 0"] if weekly and weekly[3] else []
@@ -93,19 +100,49 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     if since <= past_until:
         days = [(since, past_until)]
         first, last = r.monday(since + timedelta(days=6)), r.monday(past_until + timedelta(days=1)) - timedelta(days=7)
-        if weekly and first <= last:  # whole weeks first … last + 6 from the summary
-            conds = [f"week >= {d.date(first)}", f"week <= {d.date(last)}"]
-            if set(WEEK_ENTERPRISE_DIMENSIONS) <= set(weekly[1]):
-                conds.append(f"region_code <> '{ALL}'" if set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS)
-                             else " AND ".join(f"{c} = '{ALL}'" for c in WEEK_ENTERPRISE_DIMENSIONS))
-            parts.append(part(weekly[0], conds, {}))
+        mix = []
+        if weekly and set(WEEK_ENTERPRISE_DIMENSIONS) <= set(weekly[1]):
+            mix = [f"region_code <> '{ALL}'" if set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS)
+                   else " AND ".join(f"{c} = '{ALL}'" for c in WEEK_ENTERPRISE_DIMENSIONS)]
+        outside = []  # days of the weeks read whole that are not in the period: subtracted
+        if weekly and not by_day:
+            # a partial week at an end with more days in the period than out: the whole week,
+            # less the days out (from the mirror, which the week was summed from)
+            if (first - since).days > 3:
+                first -= timedelta(days=7)
+                outside.append((first, since - timedelta(days=1)))
+            if (past_until - last).days - 6 > 3:
+                last += timedelta(days=7)
+                outside.append((past_until + timedelta(days=1), last + timedelta(days=6)))
+        if weekly and not by_day and first <= last:  # whole weeks first … last + 6 from the summary
+            for a, b in outside:
+                parts.append(part(weekly[4], [f"day >= {d.date(a)}", f"day <= {d.date(b)}", *mix], derived,
+                                  minus=True))
+            rest = first
+            # its running totals: two rows per cell (not for a read by week, which needs each)
+            if weekly[0] == "insight_case_item_week" and "week" not in needed:
+                _, top = await connections.get("default").execute_query(
+                    "SELECT MAX(week) AS top FROM insight_case_item_total")
+                top = r._as_date(top[0]["top"])
+                if top and top >= first:
+                    upto = min(last, top)
+                    parts.append(part("insight_case_item_total", [f"week = {d.date(upto)}"], {}))
+                    parts.append(part("insight_case_item_total", [f"week = {d.date(first - timedelta(days=7))}"], {},
+                                      minus=True))
+                    rest = upto + timedelta(days=7)
+            if rest <= last:
+                parts.append(part(weekly[0], [f"week >= {d.date(rest)}", f"week <= {d.date(last)}", *mix], {}))
             days = [(a, b) for a, b in ((since, first - timedelta(days=1)), (last + timedelta(days=7), past_until))
                     if a <= b]
     for a, b in days:
-        parts.append(part(name, [f"day >= {d.date(a)}", f"day <= {d.date(b)}", *nonzero], derived))
+        span = [f"day >= {d.date(a)}", f"day <= {d.date(b)}"]
+        if weekly:  # the remaining days from the summary's daily mirror
+            parts.append(part(weekly[4], [*span, *mix], derived))
+        else:
+            parts.append(part(name, [*span, *nonzero], derived))
     if since <= today <= until:
         lo, hi = r.bounds(today, today)
-        live = r.case_select(d, lo, hi, measures) if table == "case" else r.policy_select(d, lo, hi)
+        live = r.case_select(d, lo, hi, measures, mix=bool(set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS))) if table == "case" else r.policy_select(d, lo, hi)
         parts.append(part(f"({live}) live", ["1 = 1"], derived))
     if not parts:
         return []
@@ -118,6 +155,10 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
         item = dict(row)
         for m in measures:
             item[m] = int(item[m] or 0)
+        if group_by and not any(item[m] for m in measures):
+            # nothing to count in the period: running totals and subtracted days leave such
+            # groups (a cell active only outside the period), the daily facts would not
+            continue
         for g in group_by:
             if g in ("day", "week", "month") and isinstance(item[g], str):
                 item[g] = date.fromisoformat(item[g])

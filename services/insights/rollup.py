@@ -19,9 +19,13 @@ The same SELECT, restricted to today, is the "live" part of ``facts.query``.
 
 The weekly tables (``insight_case_week``: cases by topic and enterprise mix, for the
 trends; ``insight_case_item_week``: every summable measure by item, element, kind and
-department, for friction, departments and evaluations) are rebuilt in the same
-transaction for every week the range touches, whole, from the daily facts (one more
-``INSERT … SELECT`` each).
+department, for friction, departments and evaluations) have daily mirrors
+(``insight_case_day``, ``insight_case_item_day``: the same rows by day; rising topics read
+days, and the period reads take the days at their ends from them). In the same
+transaction the mirrors are rebuilt from the daily facts for the days of the range, the
+weekly tables from the mirrors for every week the range touches, whole, and the running
+totals of the per-item weeks (``insight_case_item_total``) from the first of those weeks
+on — one more ``INSERT … SELECT`` each (the totals: one per week).
 """
 
 from __future__ import annotations
@@ -113,19 +117,31 @@ _EVENT_COLS = ("ent", "cases", "merged", "repeats", "answered", "on_time", "over
                "rect_open", "rect_closed", "cb_due", "cb_done")
 
 
-def _event(d: Dialect, day_col: str, source: str, where: str, **values: str) -> str:
+# Without the enterprise mix (a read that neither groups nor filters by it): the same rows
+# with the three columns blank, and no join (every case has its enterprise: NOT NULL, FK).
+_CASE_DIMS_NO_MIX_SQL = (_CASE_DIMS_SQL.replace("e.industry_group AS", "'' AS").replace("e.size_class AS", "'' AS")
+                         .replace("e.region_code AS", "'' AS"))
+
+
+def _event(d: Dialect, day_col: str, source: str, where: str, *, mix: bool = True, **values: str) -> str:
     cols = ", ".join(f"{values.get(name, 'CAST(NULL AS BIGINT)' if name in ('ent', 'fa_s', 'cl_s', 'score') else '0')} AS {name}"
                      for name in _EVENT_COLS)
+    if not mix:
+        return f"SELECT {d.day(day_col)} AS day, {_CASE_DIMS_NO_MIX_SQL}, {cols} FROM {source} WHERE {where}"
     return (f"SELECT {d.day(day_col)} AS day, {_CASE_DIMS_SQL}, {cols} "
             f"FROM {source} JOIN enterprise e ON e.id = c.enterprise_id WHERE {where}")
 
 
-def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] | None = None) -> str:
+def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] | None = None, *,
+                mix: bool = True) -> str:
     """Fact-shaped rows (``CASE_DIMENSIONS`` + ``CASE_MEASURES``) for events in [lo, hi).
 
     ``measures`` narrows the rows to those measures and leaves out the events that feed
     none of them: today's live part of a cases-only read is then one index range over
-    today's intakes, not nine event scans and a repeat probe per case."""
+    today's intakes, not nine event scans and a repeat probe per case. ``mix=False``
+    leaves the enterprise columns blank and the enterprise table out, for a live read
+    that does not use them (friction, departments: each event's join to it cost a hash
+    of every enterprise)."""
     wanted = set(measures or CASE_MEASURES)
     same_need = ("(CASE WHEN c.service_item_id IS NOT NULL THEN p.service_item_id = c.service_item_id "
                  "ELSE p.service_item_id IS NULL AND p.topic_code = c.topic_code END)")
@@ -133,25 +149,31 @@ def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] 
               f"AND {d.jd('p.accepted_at')} <= {d.jd('c.accepted_at')} "
               f"AND {d.jd('p.accepted_at')} >= {d.days_before('c.accepted_at', REPEAT_WINDOW_DAYS)} AND p.id <> c.id "
               f"AND {same_need}) THEN 1 ELSE 0 END")
+    def ev(*args, **values):
+        return _event(*args, mix=mix, **values)
+
     events = [
-        _event(d, "c.accepted_at", "consultation c", d.in_range("c.accepted_at", lo, hi),
+        ev(d, "c.accepted_at", "consultation c", d.in_range("c.accepted_at", lo, hi),
                ent="c.enterprise_id", cases="1", merged="CASE WHEN c.merged_into_id IS NULL THEN 0 ELSE 1 END",
                repeats=repeat if "repeats" in wanted else "0"),
-        _event(d, "c.first_answered_at", "consultation c", d.in_range("c.first_answered_at", lo, hi),
+        ev(d, "c.first_answered_at", "consultation c", d.in_range("c.first_answered_at", lo, hi),
                answered="1", on_time=f"CASE WHEN {d.jd('c.first_answered_at')} <= {d.jd('c.due_at')} THEN 1 ELSE 0 END",
                fa_s=d.seconds("c.accepted_at", "c.first_answered_at")),
-        _event(d, "c.closed_at", "consultation c", d.in_range("c.closed_at", lo, hi),
+        ev(d, "c.closed_at", "consultation c", d.in_range("c.closed_at", lo, hi),
                cl_s=d.seconds("c.accepted_at", "c.closed_at")),
-        _event(d, "c.due_at", "consultation c", f"c.overdue AND {d.in_range('c.due_at', lo, hi)}", overdue="1"),
-        _event(d, "r.created_at", "consultation_rating r JOIN consultation c ON c.id = r.consultation_id",
+        # the flag inside CASE: PostgreSQL would otherwise AND in the index of every overdue
+        # case (tens of thousands of entries) to a day's few thousand deadlines
+        ev(d, "c.due_at", "consultation c", f"{d.in_range('c.due_at', lo, hi)} AND (CASE WHEN c.overdue THEN 1 END) = 1",
+           overdue="1"),
+        ev(d, "r.created_at", "consultation_rating r JOIN consultation c ON c.id = r.consultation_id",
                d.in_range("r.created_at", lo, hi), score="r.score"),
-        _event(d, "x.created_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
+        ev(d, "x.created_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
                d.in_range("x.created_at", lo, hi), rect_open="1"),
-        _event(d, "x.closed_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
+        ev(d, "x.closed_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
                f"x.status = 'closed' AND {d.in_range('x.closed_at', lo, hi)}", rect_closed="1"),
-        _event(d, "b.due_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
+        ev(d, "b.due_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
                d.in_range("b.due_at", lo, hi), cb_due="1"),
-        _event(d, "b.done_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
+        ev(d, "b.done_at", "callback_task b JOIN consultation c ON c.id = b.consultation_id",
                f"b.status = 'done' AND {d.in_range('b.done_at', lo, hi)}", cb_done="1"),
     ]
     sums = {
@@ -182,12 +204,11 @@ def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def week_select(d: Dialect, first: date, last: date) -> str:
-    """``CaseWeek`` rows for the weeks starting ``first`` … ``last`` (Mondays), summed from
-    the daily facts: per enterprise mix, and with ``ALL`` over every mix."""
-    keys = [d.week("day"), "topic_code", "service_item_id", "department_id"]
-    source = (f"FROM insight_case_fact WHERE day >= {d.date(first)} AND day <= {d.date(last + timedelta(days=6))} "
-              "AND cases > 0")
+def day_select(d: Dialect, first: date, last: date) -> str:
+    """``CaseDay`` rows for the days ``first`` … ``last``, summed from the daily facts: per
+    enterprise mix, and with ``ALL`` over every mix."""
+    keys = ["day", "topic_code", "service_item_id", "department_id"]
+    source = f"FROM insight_case_fact WHERE day >= {d.date(first)} AND day <= {d.date(last)} AND cases > 0"
     detail = f"SELECT {', '.join(keys + list(WEEK_ENTERPRISE_DIMENSIONS))}, SUM(cases) {source} " \
              f"GROUP BY {', '.join(keys + list(WEEK_ENTERPRISE_DIMENSIONS))}"
     total = f"SELECT {', '.join(keys + [repr(ALL)] * len(WEEK_ENTERPRISE_DIMENSIONS))}, SUM(cases) {source} " \
@@ -195,15 +216,71 @@ def week_select(d: Dialect, first: date, last: date) -> str:
     return f"{detail} UNION ALL {total}"
 
 
-def item_week_select(d: Dialect, first: date, last: date) -> str:
-    """``CaseItemWeek`` rows for the weeks starting ``first`` … ``last`` (Mondays), summed
-    from the daily facts over every enterprise mix, channel and topic. Rows without cases
-    are kept: an answer, a rating or a call-back falls on its own day, often not the
-    intake day."""
-    keys = [d.week("day"), *ITEM_WEEK_DIMENSIONS[1:]]
+def item_day_select(d: Dialect, first: date, last: date) -> str:
+    """``CaseItemDay`` rows for the days ``first`` … ``last``, summed from the daily facts
+    over every enterprise mix, channel and topic. Rows without cases are kept: an answer,
+    a rating or a call-back falls on its own day, often not the intake day."""
+    keys = ["day", *ITEM_WEEK_DIMENSIONS[1:]]
     sums = ", ".join(f"SUM({m})" for m in ITEM_WEEK_MEASURES)
     return (f"SELECT {', '.join(keys)}, {sums} FROM insight_case_fact "
+            f"WHERE day >= {d.date(first)} AND day <= {d.date(last)} GROUP BY {', '.join(keys)}")
+
+
+def _week_cases_from_days(d: Dialect, span: str, sign: int) -> str:
+    """Add (``sign`` 1) or take out (-1) the ``insight_case_day`` rows of the days in
+    ``span`` to or from their weeks in ``insight_case_week`` (an upsert on its key)."""
+    dims = WEEK_DIMENSIONS[1:]
+    keys = ("region_code", "industry_group", "size_class", "week", "topic_code", "service_item_id", "department_id")
+    return (f"INSERT INTO insight_case_week (week, {', '.join(dims)}, cases) "
+            f"SELECT {d.week('day')}, {', '.join(dims)}, {sign} * SUM(cases) FROM insight_case_day WHERE {span} "
+            f"GROUP BY {d.week('day')}, {', '.join(dims)} "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET cases = insight_case_week.cases + excluded.cases")
+
+
+def weeks_from_days(d: Dialect, mirror: str, first: date, last: date) -> str:
+    """Rows of a weekly table for the weeks starting ``first`` … ``last`` (Mondays), summed
+    from its daily mirror (same columns, ``day`` for ``week``; ``ALL`` rows carry through
+    the grouping): a week is a few thousand mirror rows, against tens of thousands of
+    daily facts."""
+    weekly = {"insight_case_day": (WEEK_DIMENSIONS, ("cases",)),
+              "insight_case_item_day": (ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES)}
+    dims, measures = weekly[mirror]
+    keys = [d.week("day"), *dims[1:]]
+    return (f"SELECT {', '.join(keys)}, {', '.join(f'SUM({m})' for m in measures)} FROM {mirror} "
             f"WHERE day >= {d.date(first)} AND day <= {d.date(last + timedelta(days=6))} GROUP BY {', '.join(keys)}")
+
+
+def _as_date(value) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+async def item_totals(conn, d: Dialect, first: date) -> None:
+    """Rebuild ``insight_case_item_total`` from the week ``first`` (a Monday) to the last
+    week of ``insight_case_item_week``, a week at a time: each week's rows are the week
+    before's plus this week's measures, per cell (one small ``INSERT … SELECT … GROUP BY``
+    per week — a window over all the weeks at once was slower). If the table stops
+    before ``first``, the rebuild starts right after its last week, so no week goes
+    missing. Every cell of the week before carries on, so each cell has a row for every
+    week from its first on and a read needs no "latest row before" search."""
+    _, rows = await conn.execute_query("SELECT MAX(week) AS top FROM insight_case_item_total")
+    top = _as_date(rows[0]["top"])
+    _, rows = await conn.execute_query("SELECT MIN(week) AS lo, MAX(week) AS hi FROM insight_case_item_week")
+    lo, hi = _as_date(rows[0]["lo"]), _as_date(rows[0]["hi"])
+    start = min(first, top + timedelta(days=7)) if top else (lo or first)
+    await conn.execute_script(f"DELETE FROM insight_case_item_total WHERE week >= {d.date(start)}")
+    if hi is None:
+        return
+    keys = ", ".join(ITEM_WEEK_DIMENSIONS[1:])
+    measures = ", ".join(ITEM_WEEK_MEASURES)
+    week = start
+    while week <= hi:
+        await conn.execute_script(
+            f"INSERT INTO insight_case_item_total (week, {keys}, {measures}) "
+            f"SELECT {d.date(week)}, {keys}, {', '.join(f'SUM({m})' for m in ITEM_WEEK_MEASURES)} FROM ("
+            f"SELECT {keys}, {measures} FROM insight_case_item_total WHERE week = {d.date(week - timedelta(days=7))} "
+            f"UNION ALL SELECT {keys}, {measures} FROM insight_case_item_week WHERE week = {d.date(week)}) t "
+            f"GROUP BY {keys}")
+        week += timedelta(days=7)
 
 
 def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
@@ -246,9 +323,12 @@ def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
             f"FROM ({' UNION ALL '.join(events)}) u GROUP BY {keys}")
 
 
-async def rollup(since: date, until: date) -> dict:
+async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
     """Replace the facts of the local days ``since`` … ``until`` (inclusive) in one
-    transaction; returns the fact rows written and the seconds taken."""
+    transaction; returns the fact rows written and the seconds taken. ``totals=False``
+    leaves the running totals alone — for a rebuild day by day (``python -m server
+    rollup``), which drops them first (``drop_totals``) and rebuilds them once at the end
+    (``rebuild_totals``) instead of every later week once per day."""
     if until < since:
         raise ValueError("until before since")
     d = dialect()
@@ -261,23 +341,60 @@ async def rollup(since: date, until: date) -> dict:
                 ("insight_policy_fact", POLICY_DIMENSIONS, POLICY_MEASURES, policy_select(d, lo, hi))):
             await conn.execute_script(f"DELETE FROM {table} WHERE {span}")
             await conn.execute_script(f"INSERT INTO {table} ({', '.join(dims + measures)}) {select}")
-        # every week the range touches, whole, from the daily facts just written
+        # the daily mirrors of the weekly tables, for the days of the range
+        day_dims = ", ".join(("day", *WEEK_DIMENSIONS[1:]))
         first, last = monday(since), monday(until)
-        await conn.execute_script(f"DELETE FROM insight_case_week WHERE week >= {d.date(first)} "
-                                  f"AND week <= {d.date(last)}")
-        await conn.execute_script(f"INSERT INTO insight_case_week ({', '.join(WEEK_DIMENSIONS)}, cases) "
-                                  f"{week_select(d, first, last)}")
+        few = (until - since).days < 7
+        if few:  # the weeks' cases: take the replaced days out (below: put the new ones in)
+            await conn.execute_script(_week_cases_from_days(d, span, -1))
+        await conn.execute_script(f"DELETE FROM insight_case_day WHERE {span}")
+        await conn.execute_script(f"INSERT INTO insight_case_day ({day_dims}, cases) "
+                                  f"{day_select(d, since, until)}")
+        await conn.execute_script(f"DELETE FROM insight_case_item_day WHERE {span}")
+        await conn.execute_script(f"INSERT INTO insight_case_item_day "
+                                  f"({', '.join(('day', *ITEM_WEEK_DIMENSIONS[1:], *ITEM_WEEK_MEASURES))}) "
+                                  f"{item_day_select(d, since, until)}")
+        # every week the range touches, whole, from the daily mirrors (the days of the range
+        # just written, the week's other days from earlier runs: as in the daily facts). For
+        # a few days the weeks' cases are adjusted instead — the days' old rows out, their
+        # new rows in, emptied rows dropped —: a week is some 15,000 rows to rewrite, a day
+        # a couple of thousand.
+        week_span = f"week >= {d.date(first)} AND week <= {d.date(last)}"
+        if few:
+            await conn.execute_script(_week_cases_from_days(d, span, 1))
+            await conn.execute_script(f"DELETE FROM insight_case_week WHERE {week_span} AND cases = 0")
+        else:
+            await conn.execute_script(f"DELETE FROM insight_case_week WHERE {week_span}")
+            await conn.execute_script(f"INSERT INTO insight_case_week ({', '.join(WEEK_DIMENSIONS)}, cases) "
+                                      f"{weeks_from_days(d, 'insight_case_day', first, last)}")
         await conn.execute_script(f"DELETE FROM insight_case_item_week WHERE week >= {d.date(first)} "
                                   f"AND week <= {d.date(last)}")
         await conn.execute_script(f"INSERT INTO insight_case_item_week "
                                   f"({', '.join(ITEM_WEEK_DIMENSIONS + ITEM_WEEK_MEASURES)}) "
-                                  f"{item_week_select(d, first, last)}")
+                                  f"{weeks_from_days(d, 'insight_case_item_day', first, last)}")
+        if totals:
+            await item_totals(conn, d, first)
         _, rows = await conn.execute_query(
             f"SELECT (SELECT COUNT(*) FROM insight_case_fact WHERE {span}) AS c, "
             f"(SELECT COUNT(*) FROM insight_policy_fact WHERE {span}) AS p")
     row = dict(rows[0])
     return {"since": since.isoformat(), "until": until.isoformat(), "case_rows": row["c"], "policy_rows": row["p"],
             "seconds": round(time.perf_counter() - started, 3)}
+
+
+async def drop_totals(since: date) -> None:
+    """Delete the running totals from the week of ``since`` on. Reads then take those weeks
+    from ``insight_case_item_week`` (slower, never wrong), and the next rollup that
+    rebuilds totals starts right after the last week left."""
+    d = dialect()
+    await connections.get("default").execute_script(
+        f"DELETE FROM insight_case_item_total WHERE week >= {d.date(monday(since))}")
+
+
+async def rebuild_totals(since: date) -> None:
+    """Rebuild the running totals from the week of ``since`` to the last week there is."""
+    async with in_transaction() as conn:
+        await item_totals(conn, dialect(), monday(since))
 
 
 def today() -> date:
@@ -287,13 +404,17 @@ def today() -> date:
 async def scheduled(rt=None) -> dict:
     """The periodic job: the last ``SCHEDULED_DAYS`` days including today, so late
     answers, closings and ratings of recent cases land on their days. Then, with a
-    runtime, the dashboard's default views are computed again (``views.warm``): the
-    rollup moved the facts' cache key, and the first officer to open the page would
-    otherwise pay the uncached reads. A view failing there does not fail the job."""
+    runtime, the raw-row views are computed for the default filters and stored
+    (``views.precompute``), and the dashboard's default views are computed again
+    (``views.warm``): the rollup moved the facts' cache key, and the first officer to
+    open the page would otherwise pay the uncached reads. A view failing there does not
+    fail the job."""
     end = today()
     result = await rollup(end - timedelta(days=SCHEDULED_DAYS - 1), end)
     if rt is not None:
         from services.insights import views
 
+        embedded = str(getattr(rt.settings, "redis_url", "")).startswith("memory://")
+        result["precomputed"] = await views.precompute(embedded=embedded)
         result["warmed"] = await views.warm(rt)
     return result

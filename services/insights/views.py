@@ -14,8 +14,11 @@ friction, departments or policy reach is nine event scans (40–80 ms on Postgre
 and a dashboard opened by several officers, or re-filtered, need not repeat it within
 the minute — today's figures are at most that old.
 
-The scheduled rollup then fills these caches for the console's default calls
-(``warm``). ``INSIGHTS_CACHE=off`` bypasses every result cache here (for measuring).
+The scheduled rollup then computes emerging topics and bundles for the default filters
+and stores them under a key naming their inputs (``precompute``; the views read the stored
+result when the key matches), and fills these caches for the console's default calls
+(``warm``). ``INSIGHTS_CACHE=off`` bypasses every Redis result cache here (for measuring);
+the stored results of ``precompute`` are still read.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ RAW_LIMIT = 2000  # emerging topics: the most recent unclassified questions
 BUNDLE_LIMIT = 200_000
 CACHE_SECONDS = 600
 LIVE_SECONDS = 60
+DEFAULT_MIN_ENTERPRISES = 5  # bundles: the console's defaults (``handlers.insights``)
+DEFAULT_WINDOW_DAYS = 30
 TREND_DIMENSIONS = {"topic": "topic_code", "department": "department_id", "item": "service_item_id"}
 log = structlog.get_logger("insights")
 AUDIENCE_NOTE = "事项目录未设适用对象规则：每千户企业咨询量以筛选范围内的全部企业为受众"
@@ -277,6 +282,8 @@ def _cluster(rows: list[dict]) -> list[dict]:
 
     texts = [deidentify(r["content"]).strip().replace("\n", " ") for r in rows]
     docs = [[t for t in tokens(_PLACEHOLDER.sub(" ", text)) if t not in GENERIC_WORDS] for text in texts]
+    if sum(1 for doc in docs if doc) < A.MIN_CLUSTER_DOCS:
+        return []  # what cluster_questions would say, without a child process (about a second)
     clusters = _in_child(A.cluster_questions, docs)
     out = []
     for n, c in enumerate(clusters, 1):
@@ -303,18 +310,33 @@ def _in_child(fn, *args):
         return pool.submit(fn, *args).result()
 
 
+def _emerging_key(f: Filters, ids: Sequence[int]) -> str:
+    """Everything the clusters depend on: the filters and the questions clustered."""
+    return hashlib.sha1(orjson.dumps(["emerging", f.describe(), list(ids)])).hexdigest()
+
+
+async def _emerging_clusters(f: Filters) -> list[dict]:
+    rows = await _unclassified(f).values("id", "content", "enterprise_id")
+    return await asyncio.to_thread(_cluster, rows)
+
+
 async def emerging(rt: Runtime, f: Filters) -> dict:
-    """Clusters of the most recent unclassified questions. k-means runs in a worker
-    thread (CPU-bound) and its result is cached for the same questions and filters."""
-    ids = await _unclassified(f).values_list("id", flat=True)  # the cache key; text only on a miss
-    key = f"{rt.keys.prefix}:insights:emerging:" + hashlib.sha1(orjson.dumps([f.describe(), ids])).hexdigest()
-    cached = await rt.redis.get(key) if caching(rt) else None
-    clusters = orjson.loads(cached) if cached else None
+    """Clusters of the most recent unclassified questions. Read from the result the
+    scheduled job computed after the rollup (``precompute``) when it was computed for the
+    same filters and the same questions — it is then what k-means gives now —; otherwise
+    k-means runs in a worker thread (CPU-bound) and its result is cached in Redis for the
+    same questions and filters."""
+    ids = await _unclassified(f).values_list("id", flat=True)  # the key; text only on a miss
+    digest = _emerging_key(f, ids)
+    clusters = await _stored(digest)
     if clusters is None:
-        rows = await _unclassified(f).values("id", "content", "enterprise_id")
-        clusters = await asyncio.to_thread(_cluster, rows)
-        if caching(rt):
-            await rt.redis.set(key, orjson.dumps(clusters), ex=CACHE_SECONDS)
+        key = f"{rt.keys.prefix}:insights:emerging:{digest}"
+        cached = await rt.redis.get(key) if caching(rt) else None
+        clusters = orjson.loads(cached) if cached else None
+        if clusters is None:
+            clusters = await _emerging_clusters(f)
+            if caching(rt):
+                await rt.redis.set(key, orjson.dumps(clusters), ex=CACHE_SECONDS)
     return {"questions": len(ids), "window_days": RAW_DAYS, "limit": RAW_LIMIT,
             "method": "jieba 分词 + TF-IDF + k-means（k 取 2–6 中轮廓系数最高者）；示例问题已去标识化",
             "clusters": clusters, "filters": f.describe()}
@@ -456,37 +478,110 @@ async def _needs(f: Filters) -> list[tuple[int, int, date]]:
     return [(r["e"], r["i"], r["d"] if isinstance(r["d"], date) else date.fromisoformat(r["d"])) for r in rows]
 
 
+def _bundles_key(f: Filters, min_enterprises: int, window_days: int) -> str:
+    return hashlib.sha1(orjson.dumps(["bundles", f.describe(), min_enterprises, window_days])).hexdigest()
+
+
+async def _bundles_compute(f: Filters, min_enterprises: int, window_days: int) -> tuple[list[dict], int]:
+    raw = await _needs(f)
+    n = await names("item", "department")
+    depts = {i: item["department_id"] for i, item in n["item"].items()}
+    found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=window_days,
+                                    min_enterprises=min_enterprises)
+    if f.department_id:
+        found = [b for b in found if any(depts[i] == f.department_id for i in b["items"])]
+    found = found[:100]
+    for b in found:
+        b["labels"] = [n["item"][i]["name"] for i in b["items"]]
+        b["department_names"] = [n["department"].get(depts[i], "") for i in b["items"]]
+    return found, len({e for e, _, _ in raw})
+
+
 async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_days: int = 30) -> dict:
-    """Computed from the needs of the period (``_needs``) and kept in Redis for
-    ``CACHE_SECONDS`` — the cadence of the rollup —, so the dashboard does not redo the
-    per-enterprise sequences on every visit; a case asked in between shows up at the
-    next computation. A supervisor's department filter keeps the sets that include one
-    of the department's items — the other department is the point."""
-    key = f"{rt.keys.prefix}:insights:bundles:" + hashlib.sha1(orjson.dumps(
-        [f.describe(), min_enterprises, window_days])).hexdigest()
-    cached = await rt.redis.get(key) if caching(rt) else None
-    if cached:
-        found, enterprises = orjson.loads(cached)
+    """Computed from the needs of the period (``_needs``) every ``CACHE_SECONDS`` — the
+    cadence of the rollup —, not on every visit: a second of per-enterprise sequences at
+    a million cases a year. For the console's default filters the scheduled job computes
+    it after each rollup (``precompute``) and the view reads that result for the rest of
+    the day until the next run replaces it; for other filters it is computed on the first
+    visit and kept in Redis for ``CACHE_SECONDS``. Either way a case asked in between
+    shows up at the next computation, as the method text says. A supervisor's department
+    filter keeps the sets that include one of the department's items — the other
+    department is the point."""
+    digest = _bundles_key(f, min_enterprises, window_days)
+    stored = await _stored(digest)
+    if stored is not None:
+        found, enterprises = stored
     else:
-        raw = await _needs(f)
-        n = await names("item", "department")
-        depts = {i: item["department_id"] for i, item in n["item"].items()}
-        found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=window_days,
-                                        min_enterprises=min_enterprises)
-        if f.department_id:
-            found = [b for b in found if any(depts[i] == f.department_id for i in b["items"])]
-        found = found[:100]
-        for b in found:
-            b["labels"] = [n["item"][i]["name"] for i in b["items"]]
-            b["department_names"] = [n["department"].get(depts[i], "") for i in b["items"]]
-        enterprises = len({e for e, _, _ in raw})
-        if caching(rt):
-            await rt.redis.set(key, orjson.dumps([found, enterprises]), ex=CACHE_SECONDS)
+        key = f"{rt.keys.prefix}:insights:bundles:{digest}"
+        cached = await rt.redis.get(key) if caching(rt) else None
+        if cached:
+            found, enterprises = orjson.loads(cached)
+        else:
+            found, enterprises = await _bundles_compute(f, min_enterprises, window_days)
+            if caching(rt):
+                await rt.redis.set(key, orjson.dumps([found, enterprises]), ex=CACHE_SECONDS)
     return {"enterprises": enterprises, "window_days": window_days,
             "min_enterprises": min_enterprises, "bundles": found, "filters": f.describe(),
             "method": f"同一企业 {window_days} 天内先后需要、且来自至少两个部门的 2–3 个事项（按日计；三项组合只取窗口内不超过 8 个事项的情形）；"
                       "支持度 = 含该组合的企业 / 有事项咨询的企业，提升度 = 支持度 / 各事项支持度之积（>1 表示比随机更常一起出现）；"
                       "结果每 10 分钟重新计算"}
+
+
+# ---------------------------------------------------------------- precomputed raw-row views
+
+async def _stored(key: str) -> Any:
+    """The body the scheduled job stored under ``key`` (``insight_precomputed``), or None."""
+    from models.insights import Precomputed
+
+    bodies = await Precomputed.filter(key=key).values_list("body", flat=True)
+    return bodies[0] if bodies else None
+
+
+async def _store(view: str, key: str, body: Any) -> None:
+    """Replace the view's stored result (only the latest run's is kept)."""
+    from datetime import datetime, timezone
+
+    from tortoise.transactions import in_transaction
+
+    from models.insights import Precomputed
+
+    async with in_transaction():
+        await Precomputed.filter(view=view).delete()
+        await Precomputed.create(view=view, key=key, computed_at=datetime.now(timezone.utc), body=body)
+
+
+async def precompute(*, embedded: bool = False) -> dict[str, Any]:
+    """Compute the raw-row views (``RAW_VIEWS``) for the console's default filters and
+    store them under their keys, so that a visit reads the result instead of running
+    k-means or the per-enterprise sequences (seconds at a million cases a year). Called
+    by the scheduled rollup, before warming; needs no Redis. Emerging topics are keyed by
+    the questions clustered, so a question arriving after the run makes the view compute
+    again; bundles are the run's result for the day (see ``bundles``). Not run in the
+    embedded set-up (see ``warm``). Returns milliseconds per view (None: failed, logged)."""
+    import time
+
+    if embedded:
+        return {}
+    plain = dict(since=None, until=None, department=None, region_code=None, industry_group=None, size_class=None,
+                 forced_department=None)
+    out: dict[str, Any] = {}
+    for name in RAW_VIEWS:
+        started = time.perf_counter()
+        try:
+            f = await resolve(**plain, default_days=RAW_DAYS)
+            if name == "emerging":
+                ids = await _unclassified(f).values_list("id", flat=True)
+                key = _emerging_key(f, ids)
+                if await _stored(key) is None:  # the same questions as last run: nothing to redo
+                    await _store(name, key, await _emerging_clusters(f))
+            else:
+                found, enterprises = await _bundles_compute(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS)
+                await _store(name, _bundles_key(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS), [found, enterprises])
+            out[name] = round((time.perf_counter() - started) * 1000, 1)
+        except Exception:
+            log.exception("insights_precompute_failed", view=name)
+            out[name] = None
+    return out
 
 
 # ---------------------------------------------------------------- warming
@@ -555,7 +650,8 @@ async def _warm_policy_reach(rt: Runtime, plain: dict) -> None:
 
 
 async def _warm_bundles(rt: Runtime, plain: dict) -> None:
-    await bundles(rt, await resolve(**plain, default_days=RAW_DAYS), min_enterprises=5, window_days=30)
+    await bundles(rt, await resolve(**plain, default_days=RAW_DAYS), min_enterprises=DEFAULT_MIN_ENTERPRISES,
+                  window_days=DEFAULT_WINDOW_DAYS)
 
 
 #: The console's tabs, in its order, with the defaults of ``handlers.insights``.

@@ -421,3 +421,49 @@ async def test_with_the_cache_off_every_call_reads_the_facts(api, rt, monkeypatc
     n = len(reads)
     second = await (await api.client.get(PATHS["departments"], headers=h)).json()
     assert n >= 1 and len(reads) == 2 * n and first == second
+
+
+async def test_precomputed_raw_views_are_read_when_their_key_matches(api, rt, monkeypatch):
+    """The scheduled job's stored emerging topics and bundles (default filters) are what
+    the views compute — read with the cache off, without k-means or the needs; a new
+    unclassified question changes the emerging key, and the view computes again."""
+    from models import Consultation
+    from models.insights import Precomputed
+    from services.insights import views as V
+
+    await _world()
+    monkeypatch.setattr(rt.settings, "insights_cache", False)
+    h = await _officer(api)
+    fresh = {name: await (await api.client.get(PATHS[name], headers=h)).json() for name in V.RAW_VIEWS}
+    done = await V.precompute()
+    assert set(done) == set(V.RAW_VIEWS) and all(ms is not None for ms in done.values()), done
+    assert await V.precompute() and await Precomputed.all().count() == len(V.RAW_VIEWS)  # latest run only
+
+    def refuse(*_, **__):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(V, "_needs", refuse)
+    monkeypatch.setattr(V, "_in_child", refuse)
+    for name in V.RAW_VIEWS:
+        resp = await api.client.get(PATHS[name], headers=h)
+        assert resp.status == 200 and await resp.json() == fresh[name], name
+    # other filters were not precomputed
+    assert (await api.client.get(PATHS["bundles"] + "?size_class=micro", headers=h)).status == 500
+    one = await Consultation.filter(topic_code="").first()
+    await Consultation.create(enterprise_id=one.enterprise_id, channel="miniprogram", kind="consultation",
+                              content=one.content, topic_code="", accepted_at=datetime.now(TZ),
+                              working_days=2, due_at=one.due_at, remind_at=one.due_at, escalate_at=one.due_at)
+    assert (await api.client.get(PATHS["emerging"], headers=h)).status == 500
+
+
+async def test_a_handful_of_questions_needs_no_child_process(api, monkeypatch):
+    from services.insights import views as V
+
+    h = await _officer(api)
+
+    def refuse(*_, **__):
+        raise AssertionError("child process started")
+
+    monkeypatch.setattr(V, "_in_child", refuse)
+    body = await (await api.client.get(PATHS["emerging"], headers=h)).json()
+    assert body["questions"] == 0 and body["clusters"] == []

@@ -360,3 +360,138 @@ async def rollup_all(span: dict) -> None:
     from services.insights.rollup import rollup
 
     await rollup(span["start"] - timedelta(days=1), span["today"] + timedelta(days=10))
+
+
+async def test_daily_mirrors_equal_raw_rows_and_the_migration_fills_them(client):
+    """Reads by day (rising topics), with and without filters, come from the daily mirror
+    of the weekly summary and equal a plain count of the raw rows; upgrading a database
+    rolled up before migration 0013 gives the mirrors the rows the rollup writes."""
+    import importlib
+
+    from tortoise import connections
+
+    from models import Consultation, Enterprise
+    from models.insights import CaseDay, CaseItemDay, CaseItemTotal
+    from services.insights import facts
+
+    span = await generate(seed=23, days=20, cases=240)
+    await rollup_all(span)
+    since, today = span["start"] + timedelta(days=1), span["today"]
+    ents = {e.id: e for e in await Enterprise.all()}
+
+    async def raw(where: dict) -> dict:
+        counts: Counter = Counter()
+        for c in await Consultation.all():
+            e, day = ents[c.enterprise_id], _day(c.accepted_at)
+            values = {"department_id": c.department_id or 0, "region_code": e.region_code,
+                      "size_class": e.size_class}
+            if since <= day <= today and all(values[k] == v for k, v in where.items()):
+                counts[(day, c.topic_code)] += 1
+        return dict(counts)
+
+    some = await Consultation.filter(department_id__not_isnull=True).first()
+    for where in ({}, {"region_code": "440305"}, {"size_class": "micro"}, {"department_id": some.department_id}):
+        rows = await facts.query(since, today, group_by=["day", "topic_code"], measures=["cases"], where=where)
+        expected = await raw(where)
+        assert expected and {(r["day"], r["topic_code"]): r["cases"] for r in rows} == expected, where
+
+    migration = importlib.import_module("models.migrations.0013_insights_daily")
+    tables = []
+    for model in (CaseDay, CaseItemDay, CaseItemTotal):
+        cols = sorted(model._meta.db_fields - {"id"})
+        tables.append((model, cols, sorted(await model.all().values_list(*cols))))
+        assert tables[-1][2]
+        await model.all().delete()
+
+    class Editor:
+        client = connections.get("default")
+
+    await migration._backfill(None, Editor())
+    for model, cols, rolled in tables:
+        assert sorted(await model.all().values_list(*cols)) == rolled, model
+
+
+async def test_item_totals_are_running_sums_of_the_weeks_whatever_order_days_are_rolled_up(client):
+    """``insight_case_item_total`` holds, for every week from a cell's first on, the sum
+    of ``insight_case_item_week`` up to that week — also when later days are rolled up
+    before earlier ones, with a gap between, or a past day again; and a period read
+    through it equals the same read from the weekly table."""
+    from models.insights import ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, CaseItemTotal, CaseItemWeek
+    from services.insights import facts
+    from services.insights.rollup import drop_totals, rebuild_totals, rollup
+
+    span = await generate(seed=29, days=40, cases=300)
+    start, today = span["start"], span["today"]
+    keys = ITEM_WEEK_DIMENSIONS[1:]
+
+    async def check() -> None:
+        weeks = sorted(set(await CaseItemWeek.all().values_list("week", flat=True)))
+        running: dict = {}
+        expected = {}
+        by_week: dict = defaultdict(dict)
+        for row in await CaseItemWeek.all().values(*ITEM_WEEK_DIMENSIONS, *ITEM_WEEK_MEASURES):
+            by_week[row["week"]][tuple(row[k] for k in keys)] = row
+        week = weeks[0]
+        while week <= weeks[-1]:
+            for cell, row in by_week.get(week, {}).items():
+                acc = running.setdefault(cell, dict.fromkeys(ITEM_WEEK_MEASURES, 0))
+                for m in ITEM_WEEK_MEASURES:
+                    acc[m] += row[m]
+            for cell, acc in running.items():
+                expected[(week, *cell)] = dict(acc)
+            week += timedelta(days=7)
+        got = {tuple(r[k] for k in ITEM_WEEK_DIMENSIONS): {m: r[m] for m in ITEM_WEEK_MEASURES}
+               for r in await CaseItemTotal.all().values(*ITEM_WEEK_DIMENSIONS, *ITEM_WEEK_MEASURES)}
+        # rows from before the first rebuilt week may start earlier than a cell's first week: zeros
+        got = {k: v for k, v in got.items() if any(v.values()) or k in expected}
+        assert got == expected
+
+    await rollup(today - timedelta(days=6), today)  # the latest days first
+    await rollup(start, start + timedelta(days=9))  # then the earliest, with a gap between
+    await check()
+    await rollup(start + timedelta(days=10), today - timedelta(days=7))  # the gap
+    await check()
+    await rollup(start + timedelta(days=15), start + timedelta(days=15))  # a past day again
+    await check()
+    since = start + timedelta(days=3)
+    measures = ("cases", "overdue", "close_seconds", "rating_1", "callbacks_done")
+    through = await facts.query(since, today, group_by=["service_item_id", "kind"], measures=measures)
+    # as ``python -m server rollup --since`` does: drop from a day on, days without totals, then rebuild
+    await drop_totals(start + timedelta(days=12))
+    assert await facts.query(since, today, group_by=["service_item_id", "kind"], measures=measures) == through
+    for n in range(12, 20):
+        await rollup(start + timedelta(days=n), start + timedelta(days=n), totals=False)
+    assert await facts.query(since, today, group_by=["service_item_id", "kind"], measures=measures) == through
+    await rebuild_totals(start + timedelta(days=12))
+    await check()
+    await CaseItemTotal.all().delete()  # the same read from the weekly table
+    assert await facts.query(since, today, group_by=["service_item_id", "kind"], measures=measures) == through
+
+
+async def test_period_reads_equal_the_daily_facts_for_every_alignment_of_the_period(client):
+    """Whole weeks, running totals, the days at the ends or a whole end week less its days
+    out: whatever a read takes, for periods starting and ending on every weekday it sums
+    to what the daily facts give (groups with nothing to count left out)."""
+    from models.insights import CaseFact
+    from services.insights import facts
+    from services.insights.rollup import rollup
+
+    span = await generate(seed=31, days=35, cases=400)
+    await rollup(span["start"], span["today"])
+    yesterday = span["today"] - timedelta(days=1)
+    reads = ((["week", "topic_code"], ("cases",)), (["department_id"], ("cases", "overdue", "rating_1", "callbacks_due")),
+             (["week", "kind"], ("cases", "answered")),
+             (["service_item_id", "element", "kind"], ("cases", "repeats", "close_seconds", "cl_b05")))
+    for first in range(0, 8):
+        for last in range(0, 8):
+            since, until = span["start"] + timedelta(days=first), yesterday - timedelta(days=last)
+            for group_by, measures in reads:
+                expected: dict = defaultdict(Counter)
+                for row in await CaseFact.filter(day__gte=since, day__lte=until).values(
+                        "day", "topic_code", "department_id", "service_item_id", "element", "kind", *measures):
+                    row["week"] = row["day"] - timedelta(days=row["day"].weekday())
+                    expected[tuple(row[g] for g in group_by)].update({m: row[m] for m in measures})
+                expected = {k: dict(v) for k, v in expected.items() if any(v.values())}
+                got = await facts.query(since, until, group_by=group_by, measures=measures)
+                assert {tuple(r[g] for g in group_by): {m: r[m] for m in measures} for r in got} == \
+                    {k: {m: v.get(m, 0) for m in measures} for k, v in expected.items()}, (since, until, group_by)
