@@ -336,6 +336,7 @@ async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
     span = f"day >= {d.date(since)} AND day <= {d.date(until)}"
     started = time.perf_counter()
     async with in_transaction() as conn:
+        await _serialise(conn, d)
         for table, dims, measures, select in (
                 ("insight_case_fact", CASE_DIMENSIONS, CASE_MEASURES, case_select(d, lo, hi)),
                 ("insight_policy_fact", POLICY_DIMENSIONS, POLICY_MEASURES, policy_select(d, lo, hi))):
@@ -382,19 +383,38 @@ async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
             "seconds": round(time.perf_counter() - started, 3)}
 
 
+#: The PostgreSQL advisory lock key every transaction that rewrites the insights tables takes.
+ROLLUP_LOCK = 0x5A5A_0005
+
+
+async def _serialise(conn, d: Dialect) -> None:
+    """Wait for any other rollup transaction to commit before this one starts rewriting.
+
+    Two rollups over the same days at once (the scheduled job of one process and a
+    ``rollup --since`` by an administrator, or the job of two processes) would otherwise
+    each delete the rows the other cannot yet see and insert the same keys: the second
+    fails on the unique index. The lock lasts until the transaction ends; SQLite's single
+    writer already serialises them."""
+    if d.pg:
+        await conn.execute_query(f"SELECT pg_advisory_xact_lock({ROLLUP_LOCK})")
+
+
 async def drop_totals(since: date) -> None:
     """Delete the running totals from the week of ``since`` on. Reads then take those weeks
     from ``insight_case_item_week`` (slower, never wrong), and the next rollup that
     rebuilds totals starts right after the last week left."""
     d = dialect()
-    await connections.get("default").execute_script(
-        f"DELETE FROM insight_case_item_total WHERE week >= {d.date(monday(since))}")
+    async with in_transaction() as conn:
+        await _serialise(conn, d)
+        await conn.execute_script(f"DELETE FROM insight_case_item_total WHERE week >= {d.date(monday(since))}")
 
 
 async def rebuild_totals(since: date) -> None:
     """Rebuild the running totals from the week of ``since`` to the last week there is."""
+    d = dialect()
     async with in_transaction() as conn:
-        await item_totals(conn, dialect(), monday(since))
+        await _serialise(conn, d)
+        await item_totals(conn, d, monday(since))
 
 
 def today() -> date:
