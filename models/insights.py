@@ -140,20 +140,11 @@ class CaseWeek(Model):
         indexes = (("week",),)  # the rollup replaces whole weeks: without it, each delete scans the table
 
 
-class CaseItemWeek(Model):
-    """Every case measure but distinct enterprises, per week (Monday) × service item ×
-    element × kind × department, over all enterprises; rebuilt by the rollup from
-    ``CaseFact`` for every week it touches, like ``CaseWeek``.
+class _ItemMeasures(Model):
+    """The columns ``CaseItemWeek``, ``CaseItemDay`` and ``CaseItemTotal`` share: service
+    item × element × kind × department, and every case measure but distinct enterprises.
+    One list, so the three tables the rollup fills from one another cannot drift apart."""
 
-    The friction index, department performance and proposal evaluation sum these
-    measures over a period: from the daily facts that is millions of rows a year (each
-    event on its own day, cell by channel, topic and enterprise mix), from this table a
-    few thousand rows a week. Reads filtered by an enterprise dimension (county,
-    industry group, size class) still take the daily facts: adding those columns would
-    bring back nearly every daily row."""
-
-    id = fields.BigIntField(primary_key=True)
-    week = fields.DateField()
     service_item_id = fields.IntField(default=0)
     element = fields.CharField(max_length=16, default="")
     kind = fields.CharField(max_length=16, default="")
@@ -177,11 +168,30 @@ class CaseItemWeek(Model):
     callbacks_done = fields.IntField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class CaseItemWeek(_ItemMeasures):
+    """Every case measure but distinct enterprises, per week (Monday) × service item ×
+    element × kind × department, over all enterprises; rebuilt by the rollup from
+    ``CaseFact`` for every week it touches, like ``CaseWeek``.
+
+    The friction index, department performance and proposal evaluation sum these
+    measures over a period: from the daily facts that is millions of rows a year (each
+    event on its own day, cell by channel, topic and enterprise mix), from this table a
+    few thousand rows a week. Reads filtered by an enterprise dimension (county,
+    industry group, size class) still take the daily facts: adding those columns would
+    bring back nearly every daily row."""
+
+    id = fields.BigIntField(primary_key=True)
+    week = fields.DateField()
+
+    class Meta:
         table = "insight_case_item_week"
         unique_together = (ITEM_WEEK_DIMENSIONS,)
 
 
-class CaseItemTotal(Model):
+class CaseItemTotal(_ItemMeasures):
     """Running totals of ``CaseItemWeek``: per week × item × element × kind × department,
     every measure summed over all weeks up to and including that one. Rebuilt by the
     rollup from the first week it touches to the last week there is, with a row for
@@ -195,27 +205,6 @@ class CaseItemTotal(Model):
 
     id = fields.BigIntField(primary_key=True)
     week = fields.DateField()
-    service_item_id = fields.IntField(default=0)
-    element = fields.CharField(max_length=16, default="")
-    kind = fields.CharField(max_length=16, default="")
-    department_id = fields.IntField(default=0)
-    cases = fields.IntField(default=0)
-    merged = fields.IntField(default=0)
-    repeats = fields.IntField(default=0)
-    answered = fields.IntField(default=0)
-    answered_on_time = fields.IntField(default=0)
-    overdue = fields.IntField(default=0)
-    first_answer_seconds = fields.BigIntField(default=0)
-    first_answer_count = fields.IntField(default=0)
-    close_seconds = fields.BigIntField(default=0)
-    close_count = fields.IntField(default=0)
-    for _name in (*FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS, *RATING_COLUMNS):
-        locals()[_name] = fields.IntField(default=0)
-    del _name
-    rectifications_opened = fields.IntField(default=0)
-    rectifications_closed = fields.IntField(default=0)
-    callbacks_due = fields.IntField(default=0)
-    callbacks_done = fields.IntField(default=0)
 
     class Meta:
         table = "insight_case_item_total"
@@ -249,7 +238,7 @@ class CaseDay(Model):
         indexes = (("day",),)  # the rollup replaces days: without it, each delete scans the table
 
 
-class CaseItemDay(Model):
+class CaseItemDay(_ItemMeasures):
     """``CaseItemWeek`` by local day instead of week, rebuilt by the rollup for the days it
     rolls up. A period rarely starts on a Monday and ends on a Sunday: friction and
     department performance read its whole weeks from ``CaseItemWeek`` and the up to six
@@ -258,27 +247,6 @@ class CaseItemDay(Model):
 
     id = fields.BigIntField(primary_key=True)
     day = fields.DateField()
-    service_item_id = fields.IntField(default=0)
-    element = fields.CharField(max_length=16, default="")
-    kind = fields.CharField(max_length=16, default="")
-    department_id = fields.IntField(default=0)
-    cases = fields.IntField(default=0)
-    merged = fields.IntField(default=0)
-    repeats = fields.IntField(default=0)
-    answered = fields.IntField(default=0)
-    answered_on_time = fields.IntField(default=0)
-    overdue = fields.IntField(default=0)
-    first_answer_seconds = fields.BigIntField(default=0)
-    first_answer_count = fields.IntField(default=0)
-    close_seconds = fields.BigIntField(default=0)
-    close_count = fields.IntField(default=0)
-    for _name in (*FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS, *RATING_COLUMNS):
-        locals()[_name] = fields.IntField(default=0)
-    del _name
-    rectifications_opened = fields.IntField(default=0)
-    rectifications_closed = fields.IntField(default=0)
-    callbacks_due = fields.IntField(default=0)
-    callbacks_done = fields.IntField(default=0)
 
     class Meta:
         table = "insight_case_item_day"
