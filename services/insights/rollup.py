@@ -435,6 +435,6 @@ async def scheduled(rt=None) -> dict:
         from services.insights import views
 
         embedded = str(getattr(rt.settings, "redis_url", "")).startswith("memory://")
-        result["precomputed"] = await views.precompute(embedded=embedded)
+        result["precomputed"] = await views.precompute(embedded=embedded, rt=rt)
         result["warmed"] = await views.warm(rt)
     return result
