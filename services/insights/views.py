@@ -358,7 +358,9 @@ def _refresh_later(rt: Runtime, family: str, f: Filters) -> None:
     """Recompute the family's clustering in the background, once at a time per process
     and at most every ``EMERGING_REFRESH_SECONDS`` across processes (a Redis key taken
     with NX): the visit that noticed new questions does not wait for k-means."""
-    if family in _refreshing and not _refreshing[family].done():
+    loop = asyncio.get_running_loop()
+    running = _refreshing.get(family)
+    if running is not None and not running.done() and running.get_loop() is loop:
         return
 
     async def run() -> None:
@@ -370,12 +372,13 @@ def _refresh_later(rt: Runtime, family: str, f: Filters) -> None:
         except Exception:
             log.exception("insights_emerging_refresh_failed", family=family)
 
-    _refreshing[family] = asyncio.get_running_loop().create_task(run())
+    _refreshing[family] = loop.create_task(run())
 
 
 async def settle() -> None:
-    """Wait for the background refreshes started so far (tests, shutdown)."""
-    while pending := [t for t in _refreshing.values() if not t.done()]:
+    """Wait for the background refreshes this event loop started (tests, shutdown)."""
+    loop = asyncio.get_running_loop()
+    while pending := [t for t in _refreshing.values() if not t.done() and t.get_loop() is loop]:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
