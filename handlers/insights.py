@@ -8,7 +8,7 @@ as on the supervision board). Statistical tests are stated in each response.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -142,6 +142,12 @@ class InsightCluster(BaseModel):
 
 class InsightEmerging(BaseModel):
     questions: int = Field(description="参与聚类的未归类问题数")
+    questions_now: int = Field(description="当前筛选范围内最近的未归类问题数")
+    new_questions: int = Field(description="聚类计算之后新到的未归类问题数（将在后台重算时纳入）")
+    generated_at: datetime | None = Field(description="所示聚类的计算时间；尚无聚类时为空")
+    stale: bool = Field(description="有新问题尚未纳入：显示上次的聚类，后台正在或即将重算")
+    pending: bool = Field(description="该筛选条件下尚无聚类：已在后台开始首次计算，稍后刷新")
+    refresh_seconds: int = Field(description="同一筛选条件的聚类最多每隔多少秒重算一次")
     window_days: int
     limit: int
     method: str

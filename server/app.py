@@ -103,6 +103,14 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     yield
     for task in tasks:
         await scheduler.stop(task)
+    # emerging-topic clusterings a visit started: finish them (seconds) while the database
+    # is still open, rather than leave a half-written result or a task destroyed pending
+    from services.insights import views as insights_views
+
+    try:
+        await asyncio.wait_for(insights_views.settle(), timeout=30)
+    except asyncio.TimeoutError:
+        log.warning("insights_refresh_left_running")
 
 
 def create_app(settings: Settings | None = None, *, redis=None) -> web.Application:

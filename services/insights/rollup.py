@@ -315,8 +315,11 @@ def policy_select(d: Dialect, lo: datetime, hi: datetime) -> str:
         ev("i.read_at", "p.series_id", inbox, d.in_range("i.read_at", lo, hi), "read"),
         ev("pc.consented_at", "pc.series_id", "policy_consent pc JOIN enterprise e ON e.id = pc.enterprise_id",
            d.in_range("pc.consented_at", lo, hi), "consented"),
+        # the test inside CASE: PostgreSQL would otherwise AND in the index of every case citing
+        # a policy (tens of thousands of entries, 13 ms) to a day's few thousand intakes
         ev("c.accepted_at", "c.policy_series_id", "consultation c JOIN enterprise e ON e.id = c.enterprise_id",
-           f"c.policy_series_id IS NOT NULL AND {d.in_range('c.accepted_at', lo, hi)}", "followups"),
+           f"(CASE WHEN c.policy_series_id IS NOT NULL THEN 1 END) = 1 AND {d.in_range('c.accepted_at', lo, hi)}",
+           "followups"),
     ]
     keys = ", ".join(POLICY_DIMENSIONS)
     return (f"SELECT {keys}, {', '.join(f'SUM({m}) AS {m}' for m in POLICY_MEASURES)} "
@@ -435,6 +438,6 @@ async def scheduled(rt=None) -> dict:
         from services.insights import views
 
         embedded = str(getattr(rt.settings, "redis_url", "")).startswith("memory://")
-        result["precomputed"] = await views.precompute(embedded=embedded)
+        result["precomputed"] = await views.precompute(embedded=embedded, rt=rt)
         result["warmed"] = await views.warm(rt)
     return result

@@ -14,11 +14,13 @@ friction, departments or policy reach is nine event scans (40–80 ms on Postgre
 and a dashboard opened by several officers, or re-filtered, need not repeat it within
 the minute — today's figures are at most that old.
 
-The scheduled rollup then computes emerging topics and bundles for the default filters
-and stores them under a key naming their inputs (``precompute``; the views read the stored
-result when the key matches), and fills these caches for the console's default calls
-(``warm``). ``INSIGHTS_CACHE=off`` bypasses every Redis result cache here (for measuring);
-the stored results of ``precompute`` are still read.
+Emerging topics are never clustered while a staff member waits: a visit reads the stored
+clustering of its filters, stating when it was computed, and new questions start a
+recomputation in the background (``emerging``). The scheduled rollup keeps the clusterings
+of the default filters and of the filters visited lately fresh, computes bundles for the
+default filters and stores them under a key naming their inputs (``precompute``), and
+fills these caches for the console's default calls (``warm``). ``INSIGHTS_CACHE=off``
+bypasses every Redis result cache here (for measuring); stored results are still read.
 """
 
 from __future__ import annotations
@@ -310,36 +312,121 @@ def _in_child(fn, *args):
         return pool.submit(fn, *args).result()
 
 
-def _emerging_key(f: Filters, ids: Sequence[int]) -> str:
-    """Everything the clusters depend on: the filters and the questions clustered."""
-    return hashlib.sha1(orjson.dumps(["emerging", f.describe(), list(ids)])).hexdigest()
+def _emerging_family(f: Filters) -> str:
+    """The stored clustering a visit with these filters reads: the dimension filters and
+    the period — a period ending today as its length only, so that tomorrow's visit of the
+    same tab finds today's clustering (and refreshes it) instead of nothing."""
+    today = local_today()
+    period: list = [(f.until - f.since).days + 1] if f.until == today else [f.since.isoformat(), f.until.isoformat()]
+    dims = {k: v for k, v in f.describe().items() if k not in ("since", "until")}
+    return hashlib.sha1(orjson.dumps(["emerging", dims, period])).hexdigest()
 
 
-async def _emerging_clusters(f: Filters) -> list[dict]:
+def _fingerprint(ids: Sequence[int]) -> str:
+    return hashlib.sha1(orjson.dumps(sorted(ids))).hexdigest()
+
+
+#: A filter family's clustering is recomputed at most once per this many seconds, however
+#: often new questions arrive: the stored result is then at most this old plus one
+#: computation (a few seconds at ``RAW_LIMIT`` questions) behind the newest question.
+EMERGING_REFRESH_SECONDS = 60
+#: Filter families visited within this many days are refreshed by the scheduled job too.
+EMERGING_USED_DAYS = 7
+EMERGING_USED_MAX = 20
+_refreshing: dict[str, asyncio.Task] = {}
+
+
+async def _emerging_store(family: str, f: Filters) -> dict:
+    """Cluster the questions of ``f`` as they are now and store the result as the family's
+    clustering, with the ids of the questions it covers and when it was computed."""
+    from datetime import datetime, timezone
+
+    from tortoise.transactions import in_transaction
+
+    from models.insights import Precomputed
+
     rows = await _unclassified(f).values("id", "content", "enterprise_id")
-    return await asyncio.to_thread(_cluster, rows)
+    clusters = await asyncio.to_thread(_cluster, rows)
+    body = {"clusters": clusters, "ids": [r["id"] for r in rows], "filters": f.describe()}
+    async with in_transaction():
+        await Precomputed.filter(key=family).delete()
+        row = await Precomputed.create(view="emerging", key=family, computed_at=datetime.now(timezone.utc), body=body)
+    return {"computed_at": row.computed_at, **body}
+
+
+def _refresh_later(rt: Runtime, family: str, f: Filters) -> None:
+    """Recompute the family's clustering in the background, once at a time per process
+    and at most every ``EMERGING_REFRESH_SECONDS`` across processes (a Redis key taken
+    with NX): the visit that noticed new questions does not wait for k-means."""
+    loop = asyncio.get_running_loop()
+    running = _refreshing.get(family)
+    if running is not None and not running.done() and running.get_loop() is loop:
+        return
+
+    async def run() -> None:
+        try:
+            gate = f"{rt.keys.prefix}:insights:emerging:refresh:{family}"
+            if not await rt.redis.set(gate, "1", nx=True, ex=EMERGING_REFRESH_SECONDS):
+                return
+            await _emerging_store(family, f)
+        except Exception:
+            log.exception("insights_emerging_refresh_failed", family=family)
+
+    _refreshing[family] = loop.create_task(run())
+
+
+async def settle() -> None:
+    """Wait for the background refreshes this event loop started (tests, shutdown)."""
+    loop = asyncio.get_running_loop()
+    while pending := [t for t in _refreshing.values() if not t.done() and t.get_loop() is loop]:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _remember_use(rt: Runtime, family: str, f: Filters) -> None:
+    """Note that a visit used this family, so the scheduled job keeps it fresh."""
+    from datetime import datetime, timezone
+
+    try:
+        await rt.redis.hset(f"{rt.keys.prefix}:insights:emerging:used", family, orjson.dumps(
+            {"at": datetime.now(timezone.utc).timestamp(), "days": (f.until - f.since).days + 1,
+             "relative": f.until == local_today(), "filters": f.describe()}))
+    except Exception:  # a note for the scheduled job; the visit keeps its answer
+        log.warning("insights_emerging_use_not_noted", exc_info=True)
 
 
 async def emerging(rt: Runtime, f: Filters) -> dict:
-    """Clusters of the most recent unclassified questions. Read from the result the
-    scheduled job computed after the rollup (``precompute``) when it was computed for the
-    same filters and the same questions — it is then what k-means gives now —; otherwise
-    k-means runs in a worker thread (CPU-bound) and its result is cached in Redis for the
-    same questions and filters."""
-    ids = await _unclassified(f).values_list("id", flat=True)  # the key; text only on a miss
-    digest = _emerging_key(f, ids)
-    clusters = await _stored(digest)
-    if clusters is None:
-        key = f"{rt.keys.prefix}:insights:emerging:{digest}"
-        cached = await rt.redis.get(key) if caching(rt) else None
-        clusters = orjson.loads(cached) if cached else None
-        if clusters is None:
-            clusters = await _emerging_clusters(f)
-            if caching(rt):
-                await rt.redis.set(key, orjson.dumps(clusters), ex=CACHE_SECONDS)
-    return {"questions": len(ids), "window_days": RAW_DAYS, "limit": RAW_LIMIT,
-            "method": "jieba 分词 + TF-IDF + k-means（k 取 2–6 中轮廓系数最高者）；示例问题已去标识化",
-            "clusters": clusters, "filters": f.describe()}
+    """Clusters of the most recent unclassified questions, never computed while a staff
+    member waits: the view reads the family's stored clustering (``_emerging_family``) and
+    says when it was computed (``generated_at``). When questions have arrived since — the
+    ids read now differ from those the clustering covers — it answers with the stored
+    clustering, marks it ``stale`` with the number of new questions, and starts a
+    recomputation in the background (``_refresh_later``); the next visit after it
+    finishes sees the new clusters. With no stored clustering yet the answer is
+    ``pending`` with no clusters, and the first computation starts. The scheduled job
+    keeps the default filters and every family visited in the last
+    ``EMERGING_USED_DAYS`` days fresh (``precompute``)."""
+    from models.insights import Precomputed
+
+    ids = await _unclassified(f).values_list("id", flat=True)
+    family = _emerging_family(f)
+    await _remember_use(rt, family, f)
+    row = await Precomputed.filter(key=family).first()
+    stored = None
+    if row is not None:
+        stored = {"computed_at": row.computed_at, **row.body}
+    elif len(ids) < A.MIN_CLUSTER_DOCS:  # nothing to cluster: answered now, no child process
+        stored = await _emerging_store(family, f)
+    new = len(set(ids) - set(stored["ids"])) if stored else len(ids)
+    fresh = stored is not None and _fingerprint(stored["ids"]) == _fingerprint(ids)
+    if not fresh:
+        _refresh_later(rt, family, f)
+    return {"questions": len(stored["ids"]) if stored else 0, "questions_now": len(ids), "new_questions": new,
+            "generated_at": stored["computed_at"] if stored else None, "stale": stored is not None and not fresh,
+            "pending": stored is None, "refresh_seconds": EMERGING_REFRESH_SECONDS,
+            "window_days": RAW_DAYS, "limit": RAW_LIMIT,
+            "method": "jieba 分词 + TF-IDF + k-means（k 取 2–6 中轮廓系数最高者）；示例问题已去标识化；"
+                      f"聚类在后台计算，有新问题时最多每 {EMERGING_REFRESH_SECONDS} 秒重算一次",
+            "clusters": stored["clusters"] if stored else [], "filters": f.describe()}
 
 
 async def adopt(*, code: str, name: str, keywords: list[str], department: str | None):
@@ -538,7 +625,8 @@ async def _stored(key: str) -> Any:
 
 
 async def _store(view: str, key: str, body: Any) -> None:
-    """Replace the view's stored result (only the latest run's is kept)."""
+    """Replace the view's stored result (only the latest run's is kept; bundles — emerging
+    topics keep one clustering per filter family, see ``_emerging_store``)."""
     from datetime import datetime, timezone
 
     from tortoise.transactions import in_transaction
@@ -550,14 +638,67 @@ async def _store(view: str, key: str, body: Any) -> None:
         await Precomputed.create(view=view, key=key, computed_at=datetime.now(timezone.utc), body=body)
 
 
-async def precompute(*, embedded: bool = False) -> dict[str, Any]:
-    """Compute the raw-row views (``RAW_VIEWS``) for the console's default filters and
-    store them under their keys, so that a visit reads the result instead of running
-    k-means or the per-enterprise sequences (seconds at a million cases a year). Called
-    by the scheduled rollup, before warming; needs no Redis. Emerging topics are keyed by
-    the questions clustered, so a question arriving after the run makes the view compute
-    again; bundles are the run's result for the day (see ``bundles``). Not run in the
-    embedded set-up (see ``warm``). Returns milliseconds per view (None: failed, logged)."""
+async def _used_families(rt: Runtime | None) -> list[Filters]:
+    """The filters of the emerging-topic families visited in the last
+    ``EMERGING_USED_DAYS`` days (at most ``EMERGING_USED_MAX``, latest first), with a
+    period that ended on the day of the visit moved to end today."""
+    from datetime import datetime, timezone
+
+    if rt is None:
+        return []
+    key = f"{rt.keys.prefix}:insights:emerging:used"
+    notes = {k.decode() if isinstance(k, bytes) else k: orjson.loads(v) for k, v in (await rt.redis.hgetall(key)).items()}
+    cutoff = datetime.now(timezone.utc).timestamp() - EMERGING_USED_DAYS * 86400
+    old = [k for k, n in notes.items() if n["at"] < cutoff]
+    if old:
+        await rt.redis.hdel(key, *old)
+    today = local_today()
+    out = []
+    for note in sorted((n for n in notes.values() if n["at"] >= cutoff), key=lambda n: -n["at"])[:EMERGING_USED_MAX]:
+        fl = note["filters"]
+        until = today if note["relative"] else date.fromisoformat(fl["until"])
+        since = until - timedelta(days=note["days"] - 1) if note["relative"] else date.fromisoformat(fl["since"])
+        out.append(Filters(since, until, fl["department_id"], fl["region_code"], fl["industry_group"],
+                           fl["size_class"]))
+    return out
+
+
+async def refresh_emerging(rt: Runtime | None = None) -> int:
+    """Recompute the stored clustering of the default filters and of every family visited
+    lately (``_used_families``) whose questions changed; drop clusterings nobody has
+    visited for ``EMERGING_USED_DAYS`` days. Returns how many were recomputed."""
+    from datetime import datetime, timezone
+
+    from models.insights import Precomputed
+
+    plain = dict(since=None, until=None, department=None, region_code=None, industry_group=None, size_class=None,
+                 forced_department=None)
+    wanted = [await resolve(**plain, default_days=RAW_DAYS), *await _used_families(rt)]
+    done, seen = 0, set()
+    for f in wanted:
+        family = _emerging_family(f)
+        if family in seen:
+            continue
+        seen.add(family)
+        row = await Precomputed.filter(key=family).first()
+        ids = await _unclassified(f).values_list("id", flat=True)
+        if row is None or _fingerprint(row.body["ids"]) != _fingerprint(ids):
+            await _emerging_store(family, f)
+            done += 1
+    cutoff = datetime.now(timezone.utc) - timedelta(days=EMERGING_USED_DAYS)
+    await Precomputed.filter(view="emerging", computed_at__lt=cutoff).exclude(key__in=list(seen)).delete()
+    return done
+
+
+async def precompute(*, embedded: bool = False, rt: Runtime | None = None) -> dict[str, Any]:
+    """Compute the raw-row views (``RAW_VIEWS``) and store them, so that a visit reads the
+    result instead of running k-means or the per-enterprise sequences (seconds at a
+    million cases a year). Called by the scheduled rollup, before warming. Emerging
+    topics: the default filters and the families visited lately whose questions changed
+    (``refresh_emerging``; with ``rt``, whose Redis notes the visits). Bundles: the
+    console's default filters, the run's result for the day (see ``bundles``). Not run
+    in the embedded set-up (see ``warm``). Returns milliseconds per view (None: failed,
+    logged)."""
     import time
 
     if embedded:
@@ -568,13 +709,10 @@ async def precompute(*, embedded: bool = False) -> dict[str, Any]:
     for name in RAW_VIEWS:
         started = time.perf_counter()
         try:
-            f = await resolve(**plain, default_days=RAW_DAYS)
             if name == "emerging":
-                ids = await _unclassified(f).values_list("id", flat=True)
-                key = _emerging_key(f, ids)
-                if await _stored(key) is None:  # the same questions as last run: nothing to redo
-                    await _store(name, key, await _emerging_clusters(f))
+                await refresh_emerging(rt)
             else:
+                f = await resolve(**plain, default_days=RAW_DAYS)
                 found, enterprises = await _bundles_compute(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS)
                 await _store(name, _bundles_key(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS), [found, enterprises])
             out[name] = round((time.perf_counter() - started) * 1000, 1)

@@ -100,6 +100,11 @@ def test_officer_sees_every_chart_and_exports(page, api, login_as, seeded, artif
 
     open_insights(page, "新兴主题")
     page.get_by_test_id("panel-emerging").wait_for()
+    # the clustering is computed in the background: the panel says it is on its way, or when
+    # the clusters shown were computed
+    notice = page.get_by_test_id("emerging-pending").or_(page.get_by_test_id("emerging-generated"))
+    notice.first.wait_for()
+    assert "后台首次计算" in notice.first.inner_text() or "聚类计算于" in notice.first.inner_text()
     page.screenshot(path=str(artifacts / "console-insights-emerging.png"))
 
 

@@ -277,7 +277,13 @@ export default {
       <section v-if="tab === 'emerging' && data.emerging" data-testid="panel-emerging">
         <el-alert type="info" :closable="false" show-icon
           :title="data.emerging.method + '；参与聚类 ' + data.emerging.questions + ' 条'" />
-        <el-empty v-if="!data.emerging.clusters.length" description="近期未归类的问题不足以聚类" />
+        <el-alert v-if="data.emerging.pending" type="warning" :closable="false" show-icon style="margin-top: 8px"
+          data-testid="emerging-pending" title="该筛选条件下的聚类正在后台首次计算，请稍后刷新" />
+        <div v-else class="muted" style="margin-top: 8px" data-testid="emerging-generated">
+          聚类计算于 {{ new Date(data.emerging.generated_at).toLocaleString('zh-CN') }}
+          <span v-if="data.emerging.stale">；此后新到 {{ data.emerging.new_questions }} 条未归类问题，正在后台重算，稍后刷新可见</span>
+        </div>
+        <el-empty v-if="!data.emerging.pending && !data.emerging.clusters.length" description="近期未归类的问题不足以聚类" />
         <el-row :gutter="12" style="margin-top: 12px">
           <el-col v-for="c in data.emerging.clusters" :key="c.n" :span="8">
             <el-card shadow="hover" class="cluster-card" data-testid="cluster-card">
