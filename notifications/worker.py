@@ -315,27 +315,22 @@ class DeliveryWorker:
         a worker dying after the claim neither loses the user's consent nor makes the
         next claim of the row take a second one.
 
-        The rows are read without a lock, the credits taken, and then each row written
-        once with its status and credit together (a second UPDATE for the credit would
-        cost PostgreSQL one more row version and index entries per message). The write
-        repeats the claim's conditions, so a row another claimer took meanwhile is not
-        claimed twice; what it says it wrote is the claim, and credits taken for rows
-        it did not write are given back in the same transaction. Locking the rows on
-        the read instead (``SELECT … FOR UPDATE``) wrote a lock into every row first:
-        a second write per message for a race that only re-offered ids can run.
-        Locks are taken credits first, then deliveries in id order, by every claimer,
-        so two claimers never wait on each other crosswise.
+        The rows are locked and read first (in id order, so two claimers never wait on
+        each other crosswise; a row another claimer took fails the status guard once
+        its lock is released), the credits taken, and then each row written once with
+        its status and credit together: a second UPDATE for the credit would cost
+        PostgreSQL one more row version and index entries per message.
         """
-        due = ("status IN ('queued', 'retrying') AND digest = FALSE "
-               "AND (not_before IS NULL OR not_before <= {now}) "
-               "AND (next_attempt_at IS NULL OR next_attempt_at <= {now})")
         async with in_transaction() as conn:
             await _relaxed_commit(conn)
             st = Statement(conn)
+            lock = " FOR UPDATE" if st.pg else ""  # SQLite: one writer at a time anyway
             found = await conn.execute_query_dict(
                 f"SELECT id, campaign_id, channel, openid, attempts, note, credit_held FROM notification_delivery "
-                f"WHERE {st.isin('id', ids, 'BIGINT')} AND {due.format(now=st.p(now, 'BIGINT'))} ORDER BY id",
-                st.params)
+                f"WHERE {st.isin('id', ids, 'BIGINT')} AND status IN ('queued', 'retrying') AND digest = FALSE "
+                f"AND (not_before IS NULL OR not_before <= {st.p(now)}) "
+                f"AND (next_attempt_at IS NULL OR next_attempt_at <= {st.p(now)}) "
+                f"ORDER BY id{lock}", st.params)
             rows = [Claimed(id=r["id"], campaign_id=r["campaign_id"], channel=r["channel"],
                             openid=r["openid"], attempts=r["attempts"], note=r["note"],
                             credit_held=bool(r["credit_held"])) for r in found]
@@ -343,35 +338,14 @@ class DeliveryWorker:
                 await self._fill_texts(rows)
                 held = await self._take_credits(rows)
                 st = Statement(conn)
-                credit, fresh = "credit_held", ""
-                if held:
-                    is_held = st.isin("id", held, "BIGINT")
-                    credit = f"CASE WHEN {is_held} THEN TRUE ELSE credit_held END"
-                    # A row that holds a credit by now was claimed since it was read.
-                    fresh = f" AND NOT ({is_held} AND credit_held)"
-                c_now = st.p(now, "BIGINT")
-                written = await conn.execute_query_dict(
-                    f"UPDATE notification_delivery SET status = 'sending', claimed_at = {c_now}, "
-                    f"offer_at = {st.p(now + self.cfg.claim_timeout_ms, 'BIGINT')}, credit_held = {credit} "
-                    f"WHERE {st.isin('id', [r.id for r in rows], 'BIGINT')} AND {due.format(now=c_now)}{fresh} "
-                    f"RETURNING id", st.params)
-                if len(written) < len(rows):
-                    rows = await self._give_back_lost(rows, {r["id"] for r in written}, set(held))
+                credit = (f"CASE WHEN {st.isin('id', held, 'BIGINT')} THEN TRUE ELSE credit_held END"
+                          if held else "credit_held")
+                await conn.execute_query(
+                    f"UPDATE notification_delivery SET status = 'sending', claimed_at = {st.p(now)}, "
+                    f"offer_at = {st.p(now + self.cfg.claim_timeout_ms)}, credit_held = {credit} "
+                    f"WHERE {st.isin('id', [r.id for r in rows], 'BIGINT')}", st.params)
         self.stats["claimed"] += len(rows)
         return rows
-
-    @staticmethod
-    async def _give_back_lost(rows: list[Claimed], written: set[int], held: set[int]) -> list[Claimed]:
-        """Rows another claimer took between the read and the write: not ours, and the
-        credits this claim took for them go back (it is still one transaction)."""
-        lost = [r for r in rows if r.id not in written]
-        refunds: dict[str, list[str]] = defaultdict(list)
-        for r in lost:
-            if r.id in held:
-                refunds[r.template].append(r.openid)
-        for tpl, openids in refunds.items():
-            await ledger.refund(tpl, openids)
-        return [r for r in rows if r.id in written]
 
     async def _fill_texts(self, rows: list[Claimed]) -> None:
         missing = {r.campaign_id for r in rows} - set(self._texts)

@@ -359,34 +359,6 @@ async def test_an_id_read_twice_is_claimed_once(rt, settings, sandbox_state):
     assert await credit(alice, settings) == 4
 
 
-async def test_a_row_claimed_elsewhere_after_it_was_read_is_not_sent_again_and_keeps_the_credit(
-        rt, settings, sandbox_state, monkeypatch):
-    """The claim reads rows without locking them: another worker may claim one between the
-    read and the write. The write's guard leaves that row alone, and the credit this claim
-    took for it goes back, so the user's consent is not used up by a message not sent."""
-    clock = Clock(tomorrow("10:00"))
-    alice, bob = await person(credits=2, settings=settings), await person(credits=2, settings=settings)
-    cid = await publish([alice, bob], at_ms=clock())
-    taken_elsewhere = await Delivery.get(campaign_id=cid, user_id=alice.id)
-    worker = DeliveryWorker(rt, clock=clock)
-    take_credits = worker._take_credits
-
-    async def meanwhile_another_worker_claims(rows):
-        held = await take_credits(rows)
-        # Inside the claim's transaction, as the other worker's committed claim would look.
-        await connections.get("default").execute_query(
-            f"UPDATE notification_delivery SET status = 'sending', credit_held = TRUE, "
-            f"claimed_at = {clock()} WHERE id = {taken_elsewhere.id}")
-        return held
-
-    monkeypatch.setattr(worker, "_take_credits", meanwhile_another_worker_claims)
-    claimed = await worker.claim([d.id for d in await Delivery.filter(campaign_id=cid)], clock())
-    assert [r.openid for r in claimed] == [bob.openid]
-    assert await credit(alice, settings) == 2  # given back: this claim sends nothing to her
-    assert await credit(bob, settings) == 1
-    assert (await Delivery.get(id=taken_elsewhere.id)).status == "sending"
-
-
 async def test_after_redis_loses_everything_the_sweeper_offers_the_rows_again(rt, settings, sandbox_state):
     clock = Clock(tomorrow("10:00"))
     people = [await person(settings=settings) for _ in range(5)]
