@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from datetime import datetime, timedelta
 
@@ -35,13 +36,25 @@ WORKERS = 2
 CONCURRENCY = 64  # per worker (DELIVERY_CONCURRENCY); the ceiling client gets WORKERS × this
 TEMPLATE = "sandbox-tpl-policy"
 console = Console(stderr=True)
+#: CPU seconds of the bare client in each ceiling run: what sending costs without the workers' work.
+CEILING_CLIENT_CPU: list[float] = []
 
 
 def _daytime_ms() -> int:
-    """The last 10:00 in Beijing: the campaign is "published" in daytime, whatever the
-    hour of the run, so quiet hours do not hold the messages back."""
-    from notifications.channels import TZ
+    """When the campaign is "published": now if it is outside the default quiet hours in
+    Beijing, else the last 10:00 there, so quiet hours never hold the messages back.
 
+    Now whenever it can be: a publish time in the past makes every kicked row overdue for
+    the sweeper at once (its offer time is the publish time plus the claim timeout), and
+    the sweeper then offers the tail of the push a second time — no-op claims that a real
+    publish, always made now, does not cause.
+    """
+    from notifications.channels import TZ
+    from notifications.schedule import DEFAULT_QUIET_END, DEFAULT_QUIET_START, in_quiet_hours, minute_of_day
+
+    now_ms = int(time.time() * 1000)
+    if not in_quiet_hours(minute_of_day(now_ms), DEFAULT_QUIET_START, DEFAULT_QUIET_END):
+        return now_ms
     now = datetime.now(TZ)
     ten = now.replace(hour=10, minute=0, second=0, microsecond=0)
     if ten > now:
@@ -112,9 +125,10 @@ async def _ceiling(base: str, n: int, concurrency: int) -> float:
                     if (await resp.json()).get("errcode"):
                         errors += 1
 
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client() for _ in range(concurrency)))
         elapsed = time.perf_counter() - t0
+    CEILING_CLIENT_CPU.append(time.process_time() - cpu0)
     if errors:
         raise RuntimeError(f"ceiling run: {errors} errors")
     return n / elapsed
@@ -146,6 +160,10 @@ async def _run(n: int, database_url: str) -> dict:
         await db.migrate(database_url)
         await db.init_db(database_url)
         conn = connections.get("default")
+        if os.environ.get("BENCH_PG_LOG_MS"):
+            # Diagnosis: the server log gets every statement slower than this (workers' included).
+            await conn.execute_script(f"ALTER DATABASE \"{database_url.rsplit('/', 1)[1]}\" SET "
+                                      f"log_min_duration_statement = {int(os.environ['BENCH_PG_LOG_MS'])}")
         with console.status(f"写入 {n} 家企业、用户与订阅额度…"):
             t = time.perf_counter()
             await _seed(conn, n)
@@ -218,10 +236,24 @@ async def _run(n: int, database_url: str) -> dict:
         rss = max(s.stop() for s in samplers)
         # Where the CPU went (a 2-core machine shares it between sandbox, workers and PostgreSQL).
         cpu = {"workers": round(sum(_cpu(w.pid) for w in workers), 1), "sandbox": round(_cpu(sandbox.pid), 1)}
-        # The PostgreSQL backends serving the workers (all but this process's own connection).
+        # The PostgreSQL backends serving the workers: all of this database's but the ones
+        # this process holds (its pool may have several: the publish and the progress
+        # counts ran on them), told apart by their client ports.
+        import psutil
+
+        pg_port = urllib.parse.urlsplit(database_url).port or 5432
+        own_ports = [c.laddr.port for c in psutil.Process().net_connections(kind="tcp")
+                     if c.raddr and c.raddr.port == pg_port]
         backends = await conn.execute_query_dict(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        cpu["postgres_for_workers"] = round(sum(_cpu(int(b["pid"])) for b in backends), 1)
+            "SELECT pid, client_port, backend_type FROM pg_stat_activity WHERE datname = current_database()")
+        cpu["postgres_for_workers"] = round(sum(_cpu(int(b["pid"])) for b in backends
+                                                if b["client_port"] not in own_ports
+                                                and b["backend_type"] == "client backend"), 1)
+        cpu["postgres_for_bench"] = round(sum(_cpu(int(b["pid"])) for b in backends
+                                              if b["client_port"] in own_ports), 1)
+        [table] = await conn.execute_query_dict(
+            "SELECT seq_scan, seq_tup_read, idx_scan, n_tup_upd, n_tup_hot_upd, n_dead_tup, "
+            "autovacuum_count, autoanalyze_count FROM pg_stat_user_tables WHERE relname = 'notification_delivery'")
         for w in workers:
             w.terminate()
         async with aiohttp.ClientSession(base_url=sandbox_url) as http:
@@ -257,6 +289,8 @@ async def _run(n: int, database_url: str) -> dict:
             "msgs_per_s": round(rate, 1), "ceiling_msgs_per_s": round(ceiling, 1),
             "ceiling_before_after": [round(ceiling_before, 1), round(ceiling_after, 1)],
             "ratio": round(rate / ceiling, 3), "worker_rss_mb": rss, "cpu_seconds_during_push": cpu,
+            "ceiling_client_cpu_seconds": [round(c, 1) for c in CEILING_CLIENT_CPU],
+            "delivery_table": {k: int(v) for k, v in table.items()},
             "workers": WORKERS,
             "concurrency_per_worker": CONCURRENCY}
 
