@@ -39,6 +39,7 @@ from tortoise.transactions import in_transaction
 from models import (Department, Enterprise, EnterpriseTag, Policy, PolicyConsent, PolicyTransition, ServiceItem,
                     User)
 from notifications import outbox
+from server import db
 from services import audit
 from services.auth.principal import UNREAD, Principal
 from services.enterprises.service import bump_profile_version
@@ -149,9 +150,8 @@ async def profile_of(enterprise_id: int) -> R.Profile | None:
 
     Raw SQL rather than two ORM queries: this is the only database work of a feed
     request, and the feed is the busiest route of the mini-program."""
-    conn = connections.get("default")
-    text = _PROFILE_SQL.format(p="$1" if conn.capabilities.dialect == "postgres" else "?")
-    rows = await conn.execute_query_dict(text, [enterprise_id])
+    text = _PROFILE_SQL.format(p="$1" if _dialect() == "postgres" else "?")
+    rows = await db.read_rows(text, [enterprise_id])
     if not rows:
         return None
     e = rows[0]

@@ -182,6 +182,33 @@ async def test_a_remembered_feed_drops_a_policy_on_the_morning_after_its_last_da
     assert await _titles(client, owner) == []
 
 
+async def test_the_first_feed_of_a_profile_and_the_remembered_one_are_the_same_bytes(client, api):
+    """The first request loads the profile from the database and ranks every policy; the
+    next ones are served from what that worked out. A user cannot tell them apart, and a
+    change of the profile makes the next request a first one again."""
+    await _library(client, api)
+    owner, ent = await api.owner("cache-same-bytes")
+    cache = policies.profile_cache(client.app[RUNTIME])
+
+    async def raw() -> bytes:
+        resp = await client.get("/api/v1/policies/recommended", headers=auth(owner))
+        assert resp.status == 200 and resp.content_type == "application/json"
+        return await resp.read()
+
+    first = await raw()
+    assert cache._entries[ent["id"]].ranked is not None
+    assert await raw() == first
+    assert sorted(p["title"] for p in orjson.loads(first)["items"]) == ["十人以下企业社保补贴", "深圳小微企业贴息"]
+    cache._entries.clear()  # as in a process that has not seen the enterprise yet
+    assert await raw() == first
+
+    body = enterprise_body(credit_code=ent["credit_code"], employees=30, revenue=900)
+    assert (await client.put(f"/api/v1/enterprises/{ent['id']}", json=body, headers=auth(owner))).status == 200
+    changed = await raw()
+    assert [p["title"] for p in orjson.loads(changed)["items"]] == ["深圳小微企业贴息"]
+    assert await raw() == changed
+
+
 async def test_the_feed_lists_the_same_matches_as_the_policy_pages(client, api):
     await _library(client, api)
     owner, _ent = await api.owner("cache-detail", founded_on=None)
