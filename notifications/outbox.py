@@ -159,14 +159,27 @@ async def create_campaign(*, kind: str, source_id: int, title: str, summary: str
     return campaign.id
 
 
+#: One official-account openid per unionid even if stale follower rows share it. For a
+#: fan-out, grouped once for all recipients (a hash join on the groups)...
+_FOLLOWERS_GROUPED = ("JOIN (SELECT unionid, MIN(openid) AS openid FROM wechat_follower "
+                      "WHERE subscribed GROUP BY unionid) f ON f.unionid = m.unionid")
+#: ...for one recipient, the same MIN read through the unionid index: grouping the whole
+#: follower table cost every single-recipient notice (each consultation intake's
+#: assignment notice) time that grows with the followers.
+_FOLLOWERS_ONE = ("JOIN LATERAL (SELECT MIN(w.openid) AS openid FROM wechat_follower w "
+                  "WHERE w.subscribed AND w.unionid = m.unionid) f ON f.openid IS NOT NULL")
+
+
 def _deliveries_sql(st: Statement, members: str, *, c_id: str, c_dt: str, kind: str, critical: bool,
-                    now: int, where: str) -> str:
+                    now: int, where: str, followers: str = _FOLLOWERS_GROUPED) -> str:
     """INSERT of one row per (recipient, channel) from ``members`` (see _MEMBER_COLUMNS).
 
     Timing is decided per user in SQL. ``not_before``: NULL = now; else the end of the
     user's quiet hours, or their digest moment. ``offer_at``: when the sweeper offers
     the row if nobody has — the claim timeout from now for rows :func:`kick` offers at
     once (so a crash before the kick loses nothing), the due time for deferred rows.
+    ``followers``: how the template channel finds a member's official-account openid
+    (``_FOLLOWERS_GROUPED`` or, PostgreSQL only, ``_FOLLOWERS_ONE``).
     """
     minute = minute_of_day(now)
     minute_start = now - now % MINUTE_MS
@@ -193,11 +206,7 @@ def _deliveries_sql(st: Statement, members: str, *, c_id: str, c_dt: str, kind: 
             "attempts, credit_held, offer_at, not_before, last_error, note, created_at) "
             + select("subscribe", "m.openid", "", "m.openid IS NOT NULL")
             + " UNION ALL "
-            # One official-account openid per user even if stale follower rows share a unionid.
-            + select("template", "f.openid",
-                     "JOIN (SELECT unionid, MIN(openid) AS openid FROM wechat_follower "
-                     "WHERE subscribed GROUP BY unionid) f ON f.unionid = m.unionid",
-                     "m.unionid IS NOT NULL"))
+            + select("template", "f.openid", followers, "m.unionid IS NOT NULL"))
 
 
 async def notify_user(*, user_id: int, title: str, summary: str, page: str, critical: bool,
@@ -262,7 +271,7 @@ def notice_ctes(st: Statement, *, user_id: str, title: str, summary: str, page: 
                 f"(SELECT COUNT(*) FROM {m}), (SELECT COUNT(*) FROM {m} WHERE {m}.wanted), 0, {c_dt}, NULL "
                 f"WHERE {when} RETURNING id")
     deliveries = _deliveries_sql(st, m, c_id=f"(SELECT {c}.id FROM {c})", c_dt=c_dt, kind=kind, critical=critical,
-                                 now=now, where="m.wanted")
+                                 now=now, where="m.wanted", followers=_FOLLOWERS_ONE)
     ctes = (f"{m} AS MATERIALIZED (SELECT {_MEMBER_COLUMNS}, ({wanted}) AS wanted FROM app_user u "
             f"LEFT JOIN notification_preference p ON p.user_id = u.id WHERE u.is_active AND u.id = {user_id}), "
             f"{c} AS ({campaign}), "

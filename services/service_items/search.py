@@ -108,9 +108,17 @@ class SearchIndex:
             if held is None:
                 continue
             idf, parts = held
-            for doc_id, norm in parts:
-                if allowed_ids is None or doc_id in allowed_ids:
-                    scores[doc_id] += qw * idf * norm
+            # ``qw * idf * norm`` is ``(qw * idf) * norm``: the product is taken once per
+            # term, not per posting, with the same result bit for bit. Most calls (the
+            # classifier's, on every consultation intake) filter nothing.
+            w = qw * idf
+            if allowed_ids is None:
+                for doc_id, norm in parts:
+                    scores[doc_id] += w * norm
+            else:
+                for doc_id, norm in parts:
+                    if doc_id in allowed_ids:
+                        scores[doc_id] += w * norm
         needle = raw_query.strip().lower()
         if needle:
             if not self._names:

@@ -77,3 +77,25 @@ async def test_a_stale_follower_row_still_gives_one_template_delivery(rt, settin
     await NotificationPreference.filter(user_id=user.id).delete()
     one, general, _ = await _both(user, at_ms=tomorrow("10:00"), critical=False, kind="consultation")
     assert one == general and [d[0] for d in one["deliveries"]] == ["subscribe", "template"]
+
+
+async def test_the_template_goes_to_the_lowest_subscribed_follower_row_only(rt, settings):  # noqa: F811
+    """The single-recipient path reads the recipient's follower rows through the unionid
+    index instead of grouping the whole table: an unsubscribed row, even one that sorts
+    first, and another user's rows must not change which openid the template goes to."""
+    user = await person(follower=True, settings=settings)
+    await WeChatFollower.create(openid="oMPaaa-unsubscribed", unionid=user.unionid, subscribed=False)
+    await WeChatFollower.create(openid="oMPdelivery-second", unionid=user.unionid)
+    other = await person(follower=True, settings=settings)
+    await WeChatFollower.create(openid="oMPaab-someone-else", unionid=other.unionid)
+    one, general, _ = await _both(user, at_ms=tomorrow("10:00"), critical=True, kind="case_assigned")
+    assert one == general
+    templates = [d[1] for d in one["deliveries"] if d[0] == "template"]
+    assert templates == [min(f"oMPdelivery{user.openid[-6:]}", "oMPdelivery-second")]
+
+
+async def test_no_subscribed_follower_means_no_template_delivery(rt, settings):  # noqa: F811
+    user = await person(follower=False, settings=settings)
+    await WeChatFollower.create(openid="oMPgone-follower", unionid=user.unionid, subscribed=False)
+    one, general, _ = await _both(user, at_ms=tomorrow("10:00"), critical=True, kind="case_assigned")
+    assert one == general and [d[0] for d in one["deliveries"]] == ["subscribe"]
