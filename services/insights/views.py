@@ -31,14 +31,15 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 import structlog
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
-from models.insights import CLOSE_BUCKETS, RATING_COLUMNS, percentile
+from models.insights import CLOSE_BUCKETS, RATING_COLUMNS, Precomputed, percentile
 from services.errors import ValidationFailed
 from services.insights import analysis as A
 from services.insights import facts
@@ -339,18 +340,10 @@ _refreshing: dict[str, asyncio.Task] = {}
 async def _emerging_store(family: str, f: Filters) -> dict:
     """Cluster the questions of ``f`` as they are now and store the result as the family's
     clustering, with the ids of the questions it covers and when it was computed."""
-    from datetime import datetime, timezone
-
-    from tortoise.transactions import in_transaction
-
-    from models.insights import Precomputed
-
     rows = await _unclassified(f).values("id", "content", "enterprise_id")
     clusters = await asyncio.to_thread(_cluster, rows)
     body = {"clusters": clusters, "ids": [r["id"] for r in rows], "filters": f.describe()}
-    async with in_transaction():
-        await Precomputed.filter(key=family).delete()
-        row = await Precomputed.create(view="emerging", key=family, computed_at=datetime.now(timezone.utc), body=body)
+    row = await _store("emerging", family, body, one_per_view=False)
     return {"computed_at": row.computed_at, **body}
 
 
@@ -384,8 +377,6 @@ async def settle() -> None:
 
 async def _remember_use(rt: Runtime, family: str, f: Filters) -> None:
     """Note that a visit used this family, so the scheduled job keeps it fresh."""
-    from datetime import datetime, timezone
-
     try:
         await rt.redis.hset(f"{rt.keys.prefix}:insights:emerging:used", family, orjson.dumps(
             {"at": datetime.now(timezone.utc).timestamp(), "days": (f.until - f.since).days + 1,
@@ -405,8 +396,6 @@ async def emerging(rt: Runtime, f: Filters) -> dict:
     ``pending`` with no clusters, and the first computation starts. The scheduled job
     keeps the default filters and every family visited in the last
     ``EMERGING_USED_DAYS`` days fresh (``precompute``)."""
-    from models.insights import Precomputed
-
     ids = await _unclassified(f).values_list("id", flat=True)
     family = _emerging_family(f)
     await _remember_use(rt, family, f)
@@ -618,32 +607,23 @@ async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_d
 
 async def _stored(key: str) -> Any:
     """The body the scheduled job stored under ``key`` (``insight_precomputed``), or None."""
-    from models.insights import Precomputed
-
     bodies = await Precomputed.filter(key=key).values_list("body", flat=True)
     return bodies[0] if bodies else None
 
 
-async def _store(view: str, key: str, body: Any) -> None:
-    """Replace the view's stored result (only the latest run's is kept; bundles — emerging
-    topics keep one clustering per filter family, see ``_emerging_store``)."""
-    from datetime import datetime, timezone
-
-    from tortoise.transactions import in_transaction
-
-    from models.insights import Precomputed
-
+async def _store(view: str, key: str, body: Any, *, one_per_view: bool = True) -> Precomputed:
+    """Store ``body`` under ``key``, replacing the view's stored result (``one_per_view``:
+    only the latest run's is kept, as for bundles) or only the one under the same key
+    (emerging topics keep one clustering per filter family, see ``_emerging_store``)."""
     async with in_transaction():
-        await Precomputed.filter(view=view).delete()
-        await Precomputed.create(view=view, key=key, computed_at=datetime.now(timezone.utc), body=body)
+        await (Precomputed.filter(view=view) if one_per_view else Precomputed.filter(key=key)).delete()
+        return await Precomputed.create(view=view, key=key, computed_at=datetime.now(timezone.utc), body=body)
 
 
 async def _used_families(rt: Runtime | None) -> list[Filters]:
     """The filters of the emerging-topic families visited in the last
     ``EMERGING_USED_DAYS`` days (at most ``EMERGING_USED_MAX``, latest first), with a
     period that ended on the day of the visit moved to end today."""
-    from datetime import datetime, timezone
-
     if rt is None:
         return []
     key = f"{rt.keys.prefix}:insights:emerging:used"
@@ -667,10 +647,6 @@ async def refresh_emerging(rt: Runtime | None = None) -> int:
     """Recompute the stored clustering of the default filters and of every family visited
     lately (``_used_families``) whose questions changed; drop clusterings nobody has
     visited for ``EMERGING_USED_DAYS`` days. Returns how many were recomputed."""
-    from datetime import datetime, timezone
-
-    from models.insights import Precomputed
-
     plain = dict(since=None, until=None, department=None, region_code=None, industry_group=None, size_class=None,
                  forced_department=None)
     wanted = [await resolve(**plain, default_days=RAW_DAYS), *await _used_families(rt)]
