@@ -192,9 +192,9 @@ class CaseItemWeek(_ItemMeasures):
     The friction index, department performance and proposal evaluation sum these
     measures over a period: from the daily facts that is millions of rows a year (each
     event on its own day, cell by channel, topic and enterprise mix), from this table a
-    few thousand rows a week. Reads filtered by an enterprise dimension (county,
-    industry group, size class) still take the daily facts: adding those columns would
-    bring back nearly every daily row."""
+    few thousand rows a week. Adding the enterprise columns (county, industry group, size
+    class) would bring back nearly every daily row: friction and department performance
+    read those filters from ``CaseMixWeek``, whose cells leave out element and kind."""
 
     id = fields.BigIntField(primary_key=True)
     week = fields.DateField()

@@ -63,9 +63,11 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     measures a weekly table holds takes the whole weeks of the period from that table
     and only the partial weeks at its ends from the daily facts: a cases-only read by
     topic or enterprise mix (the trends) from ``insight_case_week`` — such reads leave
-    out cells with no cases, whichever table they come from —, a read by item, element,
-    kind or department (friction, departments) from ``insight_case_item_week`` — as the
-    difference of two weeks of its running totals (``insight_case_item_total``). Such a
+    out cells with no cases, whichever table they come from —, a read by item or
+    department, with or without the enterprise mix (friction, departments), from
+    ``insight_case_mix_week``, one by element or kind (proposal evaluation) from
+    ``insight_case_item_week`` — both as the difference of two weeks of their running
+    totals (``insight_case_mix_total``, ``insight_case_item_total``). Such a
     read takes the days at the ends (or, grouped by day or month, every day) from the
     weekly table's daily mirror, not from the daily facts — or, where an end's week has
     more days in the period than out, that whole week less the days out. Groups whose

@@ -18,14 +18,16 @@ than 3 days after it was first given is seen at the next rebuild of its day.
 The same SELECT, restricted to today, is the "live" part of ``facts.query``.
 
 The weekly tables (``insight_case_week``: cases by topic and enterprise mix, for the
-trends; ``insight_case_item_week``: every summable measure by item, element, kind and
-department, for friction, departments and evaluations) have daily mirrors
-(``insight_case_day``, ``insight_case_item_day``: the same rows by day; rising topics read
+trends; ``insight_case_mix_week``: what friction and departments read, by enterprise mix,
+item and department; ``insight_case_item_week``: every summable measure by item, element,
+kind and department, for evaluations) have daily mirrors (``insight_case_day``,
+``insight_case_mix_day``, ``insight_case_item_day``: the same rows by day; rising topics read
 days, and the period reads take the days at their ends from them). In the same
 transaction the mirrors are rebuilt from the daily facts for the days of the range, the
 weekly tables from the mirrors for every week the range touches, whole, and the running
-totals of the per-item weeks (``insight_case_item_total``) from the first of those weeks
-on — one more ``INSERT … SELECT`` each (the totals: one per week).
+totals of the mix and per-item weeks (``insight_case_mix_total``, ``insight_case_item_total``)
+from the first of those weeks on — one more ``INSERT … SELECT`` each (the totals: one per
+week).
 """
 
 from __future__ import annotations
