@@ -278,6 +278,50 @@ RUNNING_TOTALS = (("insight_case_item_total", "insight_case_item_week", ITEM_WEE
                   ("insight_case_mix_total", "insight_case_mix_week", MIX_DIMENSIONS[1:], MIX_MEASURES))
 
 
+MIRRORS = {"insight_case_item_week": "insight_case_item_day", "insight_case_mix_week": "insight_case_mix_day"}
+
+
+async def _totals_reach(conn, total: str, last: date) -> date | None:
+    """The last week of the running totals ``total`` if it is ``last`` or later, else None."""
+    _, rows = await conn.execute_query(f"SELECT MAX(week) AS top FROM {total}")
+    top = _as_date(rows[0]["top"])
+    return top if top and top >= last else None
+
+
+async def _week_change(conn, d: Dialect, weekly: str, cell: Sequence[str], measures: Sequence[str], first: date,
+                       last: date) -> None:
+    """The temporary table ``week_change``: per week ``first`` … ``last`` and cell, what the
+    weeks summed from the daily mirror now (the range's days just rewritten) differ from
+    the rows of ``weekly`` still in place; cells that did not change are left out."""
+    keys = ", ".join(("week", *cell))
+    await conn.execute_script("DROP TABLE IF EXISTS week_change")
+    await conn.execute_script(
+        f"CREATE TEMP TABLE week_change AS SELECT {keys}, {', '.join(f'SUM({m}) AS {m}' for m in measures)} FROM ("
+        f"SELECT {keys}, {', '.join(f'-{m} AS {m}' for m in measures)} FROM {weekly} "
+        f"WHERE week >= {d.date(first)} AND week <= {d.date(last)} "
+        f"UNION ALL {weeks_from_days(d, MIRRORS[weekly], first, last)}) t "
+        f"GROUP BY {keys} HAVING {' OR '.join(f'SUM({m}) <> 0' for m in measures)}")
+
+
+async def _shift_totals(conn, d: Dialect, total: str, cell: Sequence[str], measures: Sequence[str], first: date,
+                        top: date) -> None:
+    """Add ``week_change`` to the running totals: each week ``first`` … ``top`` of a changed
+    cell gets the changes of its weeks up to that one (an upsert: a cell with no row
+    there yet had nothing before, as rows run from a cell's first week on)."""
+    weeks, week = [], first
+    while week <= top:
+        weeks.append(f"SELECT {d.date(week)} AS week")
+        week += timedelta(days=7)
+    keys = ", ".join(("week", *cell))
+    await conn.execute_script(
+        f"INSERT INTO {total} ({keys}, {', '.join(measures)}) "
+        f"SELECT w.week, {', '.join(f'c.{k}' for k in cell)}, {', '.join(f'SUM(c.{m})' for m in measures)} "
+        f"FROM ({' UNION ALL '.join(weeks)}) w JOIN week_change c ON c.week <= w.week "
+        f"GROUP BY w.week, {', '.join(f'c.{k}' for k in cell)} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {', '.join(f'{m} = {total}.{m} + excluded.{m}' for m in measures)}")
+    await conn.execute_script("DROP TABLE week_change")
+
+
 async def item_totals(conn, d: Dialect, first: date) -> None:
     """Rebuild ``insight_case_item_total`` from the week ``first`` (a Monday) on
     (``running_totals``; migration 0013 fills it with this)."""
@@ -411,16 +455,21 @@ async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
             await conn.execute_script(f"DELETE FROM insight_case_week WHERE {week_span}")
             await conn.execute_script(f"INSERT INTO insight_case_week ({', '.join(WEEK_DIMENSIONS)}, cases) "
                                       f"{weeks_from_days(d, 'insight_case_day', first, last)}")
-        await conn.execute_script(f"DELETE FROM insight_case_item_week WHERE week >= {d.date(first)} "
-                                  f"AND week <= {d.date(last)}")
-        await conn.execute_script(f"INSERT INTO insight_case_item_week "
-                                  f"({', '.join(ITEM_WEEK_DIMENSIONS + ITEM_WEEK_MEASURES)}) "
-                                  f"{weeks_from_days(d, 'insight_case_item_day', first, last)}")
-        await conn.execute_script(f"DELETE FROM insight_case_mix_week WHERE {week_span}")
-        await conn.execute_script(f"INSERT INTO insight_case_mix_week ({', '.join(MIX_DIMENSIONS + MIX_MEASURES)}) "
-                                  f"{weeks_from_days(d, 'insight_case_mix_day', first, last)}")
-        if totals:
-            await all_totals(conn, d, first)
+        # the per-item and mix weeks, and their running totals: for a few days inside weeks
+        # the totals already hold, the change of those weeks is added to every later week
+        # of the cells it touches (a re-rolled day that changed nothing writes nothing);
+        # otherwise rebuilt from the first week on
+        for total, weekly, cell, measures in RUNNING_TOTALS:
+            shift = few and totals and await _totals_reach(conn, total, last)
+            if shift:
+                await _week_change(conn, d, weekly, cell, measures, first, last)
+            await conn.execute_script(f"DELETE FROM {weekly} WHERE {week_span}")
+            await conn.execute_script(f"INSERT INTO {weekly} (week, {', '.join((*cell, *measures))}) "
+                                      f"{weeks_from_days(d, MIRRORS[weekly], first, last)}")
+            if shift:
+                await _shift_totals(conn, d, total, cell, measures, first, shift)
+            elif totals:
+                await running_totals(conn, d, first, total, weekly, cell, measures)
         _, rows = await conn.execute_query(
             f"SELECT (SELECT COUNT(*) FROM insight_case_fact WHERE {span}) AS c, "
             f"(SELECT COUNT(*) FROM insight_policy_fact WHERE {span}) AS p")
