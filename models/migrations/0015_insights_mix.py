@@ -6,11 +6,6 @@ daily facts. Written by the rollup, no foreign keys.
 
 Days rolled up before the migration are filled (``_backfill``), in the database, from the
 daily facts: the scheduled rollup rebuilds only the last few days.
-
-Also a partial index of the deadlines of overdue cases (``ix_consultation_overdue_due``):
-today's live read of "overdue" took every deadline of the day, a heap page each, to keep
-the few overdue ones. The flag is set once per case by the sweep, so the index costs an
-entry per overdue case and nothing at intake.
 """
 
 from datetime import date
@@ -37,15 +32,6 @@ async def _backfill(apps, schema_editor):
     await client.execute_script(f"INSERT INTO {weekly} (week, {', '.join((*cell, *measures))}) "
                                 f"{weeks_from_days(d, 'insight_case_mix_day', monday(lo), monday(hi))}")
     await running_totals(client, d, monday(lo), table, weekly, cell, measures)
-
-
-async def _overdue_index(apps, schema_editor):
-    await schema_editor.client.execute_script(
-        "CREATE INDEX IF NOT EXISTS ix_consultation_overdue_due ON consultation (due_at) WHERE overdue")
-
-
-async def _drop_overdue_index(apps, schema_editor):
-    await schema_editor.client.execute_script("DROP INDEX IF EXISTS ix_consultation_overdue_due")
 
 
 async def _no_backfill(apps, schema_editor):
@@ -215,5 +201,4 @@ class Migration(migrations.Migration):
             bases=['_MixMeasures'],
         ),
         ops.RunPython(_backfill, _no_backfill),
-        ops.RunPython(_overdue_index, _drop_overdue_index),
     ]

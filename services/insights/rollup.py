@@ -110,24 +110,29 @@ def _bucket(d: Dialect, col: str, i: int) -> str:
     return f"SUM(CASE WHEN {' AND '.join(cond)} THEN 1 ELSE 0 END)"
 
 
-# The case's dimensions of every event; the enterprise mix blank, filled in by ``case_select``
-# when a read needs it (every case has its enterprise: NOT NULL, FK).
 _CASE_DIMS_SQL = ("COALESCE(c.topic_code, '') AS topic_code, COALESCE(c.service_item_id, 0) AS service_item_id, "
                   "COALESCE(c.element, '') AS element, COALESCE(c.department_id, 0) AS department_id, "
-                  "c.channel AS channel, '' AS industry_group, '' AS size_class, '' AS region_code, c.kind AS kind")
+                  "c.channel AS channel, e.industry_group AS industry_group, e.size_class AS size_class, "
+                  "e.region_code AS region_code, c.kind AS kind")
 # Event columns, in order: ent, cases, merged, repeats, answered, on_time, overdue, fa_s, cl_s,
 # score, rect_open, rect_closed, cb_due, cb_done.
 _EVENT_COLS = ("ent", "cases", "merged", "repeats", "answered", "on_time", "overdue", "fa_s", "cl_s", "score",
                "rect_open", "rect_closed", "cb_due", "cb_done")
 
 
-def _event(d: Dialect, day_col: str, source: str, where: str, **values: str) -> str:
-    """One event's rows: the case's dimensions without the enterprise mix (blank), and the
-    enterprise's id (``eid``) for ``case_select`` to join the mix in once, after the union."""
+# Without the enterprise mix (a read that neither groups nor filters by it): the same rows
+# with the three columns blank, and no join (every case has its enterprise: NOT NULL, FK).
+_CASE_DIMS_NO_MIX_SQL = (_CASE_DIMS_SQL.replace("e.industry_group AS", "'' AS").replace("e.size_class AS", "'' AS")
+                         .replace("e.region_code AS", "'' AS"))
+
+
+def _event(d: Dialect, day_col: str, source: str, where: str, *, mix: bool = True, **values: str) -> str:
     cols = ", ".join(f"{values.get(name, 'CAST(NULL AS BIGINT)' if name in ('ent', 'fa_s', 'cl_s', 'score') else '0')} AS {name}"
                      for name in _EVENT_COLS)
-    return (f"SELECT {d.day(day_col)} AS day, {_CASE_DIMS_SQL}, c.enterprise_id AS eid, {cols} "
-            f"FROM {source} WHERE {where}")
+    if not mix:
+        return f"SELECT {d.day(day_col)} AS day, {_CASE_DIMS_NO_MIX_SQL}, {cols} FROM {source} WHERE {where}"
+    return (f"SELECT {d.day(day_col)} AS day, {_CASE_DIMS_SQL}, {cols} "
+            f"FROM {source} JOIN enterprise e ON e.id = c.enterprise_id WHERE {where}")
 
 
 def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] | None = None, *,
@@ -147,7 +152,8 @@ def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] 
               f"AND {d.jd('p.accepted_at')} <= {d.jd('c.accepted_at')} "
               f"AND {d.jd('p.accepted_at')} >= {d.days_before('c.accepted_at', REPEAT_WINDOW_DAYS)} AND p.id <> c.id "
               f"AND {same_need}) THEN 1 ELSE 0 END")
-    ev = _event
+    def ev(*args, **values):
+        return _event(*args, mix=mix, **values)
 
     events = [
         ev(d, "c.accepted_at", "consultation c", d.in_range("c.accepted_at", lo, hi),
@@ -158,9 +164,10 @@ def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] 
                fa_s=d.seconds("c.accepted_at", "c.first_answered_at")),
         ev(d, "c.closed_at", "consultation c", d.in_range("c.closed_at", lo, hi),
                cl_s=d.seconds("c.accepted_at", "c.closed_at")),
-        # the deadlines passed while overdue: a range of the partial index of overdue cases'
-        # deadlines (migration 0015), not every deadline of the day, each on its own page
-        ev(d, "c.due_at", "consultation c", f"c.overdue AND {d.in_range('c.due_at', lo, hi)}", overdue="1"),
+        # the flag inside CASE: PostgreSQL would otherwise AND in the index of every overdue
+        # case (tens of thousands of entries) to a day's few thousand deadlines
+        ev(d, "c.due_at", "consultation c", f"{d.in_range('c.due_at', lo, hi)} AND (CASE WHEN c.overdue THEN 1 END) = 1",
+           overdue="1"),
         ev(d, "r.created_at", "consultation_rating r JOIN consultation c ON c.id = r.consultation_id",
                d.in_range("r.created_at", lo, hi), score="r.score"),
         ev(d, "x.created_at", "rectification x JOIN consultation c ON c.id = x.consultation_id",
@@ -196,12 +203,7 @@ def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] 
     events = [e for e, fed in zip(events, feeds) if wanted & set(fed)]
     dims = ", ".join(CASE_DIMENSIONS)
     cols = ", ".join(f"{sql} AS {name}" for name, sql in sums.items() if name in wanted)
-    union = f"({' UNION ALL '.join(events)})"
-    if mix:  # one join to the enterprises for all the events (a hash of them, not one per event)
-        picked = ", ".join(f"e.{c}" if c in WEEK_ENTERPRISE_DIMENSIONS else f"u0.{c}"
-                           for c in (*CASE_DIMENSIONS, *_EVENT_COLS))
-        union = f"(SELECT {picked} FROM {union} u0 JOIN enterprise e ON e.id = u0.eid)"
-    return f"SELECT {dims}, {cols} FROM {union} u GROUP BY {dims}"
+    return f"SELECT {dims}, {cols} FROM ({' UNION ALL '.join(events)}) u GROUP BY {dims}"
 
 
 def monday(day: date) -> date:
