@@ -46,6 +46,19 @@ WEEK_MEASURES = ("cases",)
 ITEM_WEEK_DIMENSIONS = ("week", "service_item_id", "element", "kind", "department_id")
 ITEM_WEEK_MEASURES = tuple(m for m in CASE_MEASURES if m != "enterprises")  # distinct counts do not add up
 ALL = "*"
+# Complaints (intake day) and poor ratings (rating day) naming each element of an item the
+# friction index weighs: not fact columns, but sums over fact rows (``ELEMENT_COMPLAINT_SQL``),
+# stored only in the enterprise-mix tables (see ``CaseMixWeek``).
+COMPLAINED_ELEMENTS = ("materials", "steps", "time_limit", "fees")
+ELEMENT_COMPLAINTS = tuple(f"complaints_{e}" for e in COMPLAINED_ELEMENTS)
+ELEMENT_COMPLAINT_SQL = {f"complaints_{e}": f"CASE WHEN element = '{e}' THEN (CASE WHEN kind = 'complaint' THEN cases "
+                                           f"ELSE 0 END) + rating_1 + rating_2 ELSE 0 END" for e in COMPLAINED_ELEMENTS}
+# The measures friction and department performance read, per week × enterprise mix × item ×
+# department (``CaseMixWeek``); ``ALL`` in the enterprise columns as in ``CaseWeek``.
+MIX_DIMENSIONS = ("week", "region_code", "industry_group", "size_class", "service_item_id", "department_id")
+MIX_MEASURES = ("cases", "repeats", "answered", "answered_on_time", "overdue", "close_seconds", "close_count",
+                *CLOSE_BUCKETS, *RATING_COLUMNS, "rectifications_opened", "rectifications_closed", "callbacks_due",
+                "callbacks_done", *ELEMENT_COMPLAINTS)
 POLICY_DIMENSIONS = ("day", "policy_series_id", "size_class", "industry_group", "region_code")
 POLICY_MEASURES = ("matched", "delivered", "read", "consented", "followups")
 
@@ -179,9 +192,9 @@ class CaseItemWeek(_ItemMeasures):
     The friction index, department performance and proposal evaluation sum these
     measures over a period: from the daily facts that is millions of rows a year (each
     event on its own day, cell by channel, topic and enterprise mix), from this table a
-    few thousand rows a week. Reads filtered by an enterprise dimension (county,
-    industry group, size class) still take the daily facts: adding those columns would
-    bring back nearly every daily row."""
+    few thousand rows a week. Adding the enterprise columns (county, industry group, size
+    class) would bring back nearly every daily row: friction and department performance
+    read those filters from ``CaseMixWeek``, whose cells leave out element and kind."""
 
     id = fields.BigIntField(primary_key=True)
     week = fields.DateField()
@@ -251,6 +264,68 @@ class CaseItemDay(_ItemMeasures):
     class Meta:
         table = "insight_case_item_day"
         unique_together = (("day", "service_item_id", "element", "kind", "department_id"),)
+
+
+class _MixMeasures(Model):
+    """The columns ``CaseMixDay``, ``CaseMixWeek`` and ``CaseMixTotal`` share (``MIX_MEASURES``
+    by enterprise mix, service item and department)."""
+
+    region_code = fields.CharField(max_length=6, default="")
+    industry_group = fields.CharField(max_length=32, default="")
+    size_class = fields.CharField(max_length=8, default="")
+    service_item_id = fields.IntField(default=0)
+    department_id = fields.IntField(default=0)
+    for _name in MIX_MEASURES:
+        locals()[_name] = fields.BigIntField(default=0) if _name == "close_seconds" else fields.IntField(default=0)
+    del _name
+
+    class Meta:
+        abstract = True
+
+
+class CaseMixWeek(_MixMeasures):
+    """What friction and department performance read, per week (Monday) × county × industry
+    group × size class × service item × department, and with ``ALL`` in the three
+    enterprise columns summed over every mix; rebuilt by the rollup from its daily mirror.
+
+    Filtered by county, industry group or size class (or any two or three of them), those
+    views read the daily facts otherwise: at a million cases a year, a county's year is
+    about a million fact rows (each split by day, topic, channel, element and kind), 0.5–1 s.
+    Here a cell is only mix × item × department — element and kind are kept only as far as
+    friction needs them, as the complaints naming each element (``ELEMENT_COMPLAINTS``) —
+    so a year of one county is two weeks of running totals (``CaseMixTotal``) of a few
+    thousand rows."""
+
+    id = fields.BigIntField(primary_key=True)
+    week = fields.DateField()
+
+    class Meta:
+        table = "insight_case_mix_week"
+        unique_together = (MIX_DIMENSIONS,)
+
+
+class CaseMixTotal(_MixMeasures):
+    """Running totals of ``CaseMixWeek``, as ``CaseItemTotal`` is of ``CaseItemWeek``: per
+    week and cell, every measure summed up to and including that week, a row for every
+    week from a cell's first on."""
+
+    id = fields.BigIntField(primary_key=True)
+    week = fields.DateField()
+
+    class Meta:
+        table = "insight_case_mix_total"
+        unique_together = (MIX_DIMENSIONS,)
+
+
+class CaseMixDay(_MixMeasures):
+    """``CaseMixWeek`` by local day: the days at a period's ends, and reads by day."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField()
+
+    class Meta:
+        table = "insight_case_mix_day"
+        unique_together = (("day", *MIX_DIMENSIONS[1:]),)
 
 
 class PolicyFact(Model):

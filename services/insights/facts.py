@@ -15,20 +15,26 @@ from typing import Any
 
 from tortoise import connections
 
-from models.insights import (ALL, CASE_DIMENSIONS, CASE_MEASURES, ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES,
-                             POLICY_DIMENSIONS, POLICY_MEASURES, WEEK_DIMENSIONS, WEEK_ENTERPRISE_DIMENSIONS,
-                             WEEK_MEASURES)
+from models.insights import (ALL, CASE_DIMENSIONS, CASE_MEASURES, ELEMENT_COMPLAINT_SQL, ELEMENT_COMPLAINTS,
+                             ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, MIX_DIMENSIONS, MIX_MEASURES, POLICY_DIMENSIONS,
+                             POLICY_MEASURES, WEEK_DIMENSIONS, WEEK_ENTERPRISE_DIMENSIONS, WEEK_MEASURES)
 from services.insights import rollup as r
 
-TABLES = {"case": ("insight_case_fact", CASE_DIMENSIONS, CASE_MEASURES, r.case_select),
+# Case measures also include the complaints naming each element (``ELEMENT_COMPLAINTS``):
+# sums over fact rows (``ELEMENT_COMPLAINT_SQL``), stored as columns only in the mix tables.
+TABLES = {"case": ("insight_case_fact", CASE_DIMENSIONS, CASE_MEASURES + ELEMENT_COMPLAINTS, r.case_select),
           "policy": ("insight_policy_fact", POLICY_DIMENSIONS, POLICY_MEASURES, r.policy_select)}
 
 
 # Weekly tables of case facts, tried in order: (table, dimensions, measures, whether its
-# rows are cells with cases only, its daily mirror). ``insight_case_week`` also carries
-# the enterprise mix. A daily mirror has the same rows by ``day`` instead of ``week``.
-WEEKLY = (("insight_case_week", WEEK_DIMENSIONS, WEEK_MEASURES, True, "insight_case_day"),
-          ("insight_case_item_week", ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, False, "insight_case_item_day"))
+# rows are cells with cases only, its daily mirror, its running totals or None).
+# ``insight_case_week`` and ``insight_case_mix_week`` also carry the enterprise mix. A daily
+# mirror has the same rows by ``day`` instead of ``week``.
+WEEKLY = (("insight_case_week", WEEK_DIMENSIONS, WEEK_MEASURES, True, "insight_case_day", None),
+          ("insight_case_mix_week", MIX_DIMENSIONS, MIX_MEASURES, False, "insight_case_mix_day",
+           "insight_case_mix_total"),
+          ("insight_case_item_week", ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, False, "insight_case_item_day",
+           "insight_case_item_total"))
 
 
 def _month(d: r.Dialect) -> str:
@@ -57,9 +63,11 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     measures a weekly table holds takes the whole weeks of the period from that table
     and only the partial weeks at its ends from the daily facts: a cases-only read by
     topic or enterprise mix (the trends) from ``insight_case_week`` — such reads leave
-    out cells with no cases, whichever table they come from —, a read by item, element,
-    kind or department (friction, departments) from ``insight_case_item_week`` — as the
-    difference of two weeks of its running totals (``insight_case_item_total``). Such a
+    out cells with no cases, whichever table they come from —, a read by item or
+    department, with or without the enterprise mix (friction, departments), from
+    ``insight_case_mix_week``, one by element or kind (proposal evaluation) from
+    ``insight_case_item_week`` — both as the difference of two weeks of their running
+    totals (``insight_case_mix_total``, ``insight_case_item_total``). Such a
     read takes the days at the ends (or, grouped by day or month, every day) from the
     weekly table's daily mirror, not from the daily facts — or, where an end's week has
     more days in the period than out, that whole week less the days out. Groups whose
@@ -84,14 +92,16 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
     by_day = bool(weekly) and bool({"day", "month"} & set(needed))  # no whole weeks: all from the mirror
     p = Params(d)
 
-    def part(source: str, conds: list[str], exprs: Mapping[str, str], *, minus: bool = False) -> str:
+    def part(source: str, conds: list[str], exprs: Mapping[str, str], *, minus: bool = False,
+             computed: Mapping[str, str] = {}) -> str:
         for dim, value in where.items():
             expr = exprs.get(dim, dim)
             if isinstance(value, (list, tuple, set, frozenset)):
                 conds.append(f"{expr} IN ({', '.join(p(v) for v in value)})")
             else:
                 conds.append(f"{expr} = {p(value)}")
-        cols = [f"{exprs.get(c, c)} AS {c}" for c in needed] + [f"-{m} AS {m}" if minus else m for m in measures]
+        cols = [f"{exprs.get(c, c)} AS {c}" for c in needed] + [
+            f"-({computed.get(m, m)}) AS {m}" if minus else f"{computed.get(m, m)} AS {m}" for m in measures]
         return f"SELECT {', '.join(cols)} FROM {source} WHERE {' AND '.join(conds)}"
 
     nonzero = ["cases > 0"] if weekly and weekly[3] else []
@@ -120,14 +130,14 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
                                   minus=True))
             rest = first
             # its running totals: two rows per cell (not for a read by week, which needs each)
-            if weekly[0] == "insight_case_item_week" and "week" not in needed:
-                _, top = await connections.get("default").execute_query(
-                    "SELECT MAX(week) AS top FROM insight_case_item_total")
+            totals = weekly[5]
+            if totals and "week" not in needed:
+                _, top = await connections.get("default").execute_query(f"SELECT MAX(week) AS top FROM {totals}")
                 top = r._as_date(top[0]["top"])
                 if top and top >= first:
                     upto = min(last, top)
-                    parts.append(part("insight_case_item_total", [f"week = {d.date(upto)}"], {}))
-                    parts.append(part("insight_case_item_total", [f"week = {d.date(first - timedelta(days=7))}"], {},
+                    parts.append(part(totals, [f"week = {d.date(upto)}", *mix], {}))
+                    parts.append(part(totals, [f"week = {d.date(first - timedelta(days=7))}", *mix], {},
                                       minus=True))
                     rest = upto + timedelta(days=7)
             if rest <= last:
@@ -139,7 +149,7 @@ async def query(since: date, until: date, *, group_by: Sequence[str] = (), measu
         if weekly:  # the remaining days from the summary's daily mirror
             parts.append(part(weekly[4], [*span, *mix], derived))
         else:
-            parts.append(part(name, [*span, *nonzero], derived))
+            parts.append(part(name, [*span, *nonzero], derived, computed=ELEMENT_COMPLAINT_SQL))
     if since <= today <= until:
         lo, hi = r.bounds(today, today)
         live = r.case_select(d, lo, hi, measures, mix=bool(set(needed) & set(WEEK_ENTERPRISE_DIMENSIONS))) if table == "case" else r.policy_select(d, lo, hi)

@@ -18,14 +18,16 @@ than 3 days after it was first given is seen at the next rebuild of its day.
 The same SELECT, restricted to today, is the "live" part of ``facts.query``.
 
 The weekly tables (``insight_case_week``: cases by topic and enterprise mix, for the
-trends; ``insight_case_item_week``: every summable measure by item, element, kind and
-department, for friction, departments and evaluations) have daily mirrors
-(``insight_case_day``, ``insight_case_item_day``: the same rows by day; rising topics read
+trends; ``insight_case_mix_week``: what friction and departments read, by enterprise mix,
+item and department; ``insight_case_item_week``: every summable measure by item, element,
+kind and department, for evaluations) have daily mirrors (``insight_case_day``,
+``insight_case_mix_day``, ``insight_case_item_day``: the same rows by day; rising topics read
 days, and the period reads take the days at their ends from them). In the same
 transaction the mirrors are rebuilt from the daily facts for the days of the range, the
 weekly tables from the mirrors for every week the range touches, whole, and the running
-totals of the per-item weeks (``insight_case_item_total``) from the first of those weeks
-on — one more ``INSERT … SELECT`` each (the totals: one per week).
+totals of the mix and per-item weeks (``insight_case_mix_total``, ``insight_case_item_total``)
+from the first of those weeks on — one more ``INSERT … SELECT`` each (the totals: one per
+week).
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models.insights import (ALL, CASE_DIMENSIONS, CASE_MEASURES, CLOSE_BUCKETS, FIRST_ANSWER_BUCKETS, HIST_BOUNDS,
-                             ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, POLICY_DIMENSIONS, POLICY_MEASURES,
-                             RATING_COLUMNS, WEEK_DIMENSIONS, WEEK_ENTERPRISE_DIMENSIONS)
+from models.insights import (ALL, CASE_DIMENSIONS, CASE_MEASURES, CLOSE_BUCKETS, COMPLAINED_ELEMENTS,
+                             ELEMENT_COMPLAINT_SQL, ELEMENT_COMPLAINTS, FIRST_ANSWER_BUCKETS, HIST_BOUNDS,
+                             ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES, MIX_DIMENSIONS, MIX_MEASURES, POLICY_DIMENSIONS,
+                             POLICY_MEASURES, RATING_COLUMNS, WEEK_DIMENSIONS, WEEK_ENTERPRISE_DIMENSIONS)
 
 TZ = ZoneInfo("Asia/Shanghai")
 REPEAT_WINDOW_DAYS = 30
@@ -186,14 +189,17 @@ def case_select(d: Dialect, lo: datetime, hi: datetime, measures: Sequence[str] 
         **{name: f"SUM(CASE WHEN score = {n} THEN 1 ELSE 0 END)" for n, name in enumerate(RATING_COLUMNS, 1)},
         "rectifications_opened": "SUM(rect_open)", "rectifications_closed": "SUM(rect_closed)",
         "callbacks_due": "SUM(cb_due)", "callbacks_done": "SUM(cb_done)",
+        # not fact columns: what ``ELEMENT_COMPLAINT_SQL`` gives over fact rows, from the events
+        **{f"complaints_{e}": f"SUM(CASE WHEN element = '{e}' THEN (CASE WHEN kind = 'complaint' THEN cases ELSE 0 END) "
+                              f"+ (CASE WHEN score IN (1, 2) THEN 1 ELSE 0 END) ELSE 0 END)" for e in COMPLAINED_ELEMENTS},
     }
-    assert tuple(sums) == CASE_MEASURES
+    assert tuple(sums)[:len(CASE_MEASURES)] == CASE_MEASURES
     # which measures each event (in the order of ``events``) feeds
-    feeds = [("cases", "enterprises", "merged", "repeats"),
+    feeds = [("cases", "enterprises", "merged", "repeats", *ELEMENT_COMPLAINTS),
              ("answered", "answered_on_time", "first_answer_seconds", "first_answer_count", *FIRST_ANSWER_BUCKETS),
-             ("close_seconds", "close_count", *CLOSE_BUCKETS), ("overdue",), RATING_COLUMNS,
+             ("close_seconds", "close_count", *CLOSE_BUCKETS), ("overdue",), (*RATING_COLUMNS, *ELEMENT_COMPLAINTS),
              ("rectifications_opened",), ("rectifications_closed",), ("callbacks_due",), ("callbacks_done",)]
-    assert len(feeds) == len(events) and set(CASE_MEASURES) == {m for f in feeds for m in f}
+    assert len(feeds) == len(events) and set(sums) == {m for f in feeds for m in f}
     events = [e for e, fed in zip(events, feeds) if wanted & set(fed)]
     dims = ", ".join(CASE_DIMENSIONS)
     cols = ", ".join(f"{sql} AS {name}" for name, sql in sums.items() if name in wanted)
@@ -226,6 +232,20 @@ def item_day_select(d: Dialect, first: date, last: date) -> str:
             f"WHERE day >= {d.date(first)} AND day <= {d.date(last)} GROUP BY {', '.join(keys)}")
 
 
+def mix_day_select(d: Dialect, first: date, last: date) -> str:
+    """``CaseMixDay`` rows for the days ``first`` … ``last``, summed from the daily facts over
+    channel, topic, element and kind: per enterprise mix, and with ``ALL`` over every mix.
+    Rows without cases are kept, as in ``item_day_select``."""
+    cell = ["day", "service_item_id", "department_id"]
+    sums = ", ".join(f"SUM({ELEMENT_COMPLAINT_SQL.get(m, m)})" for m in MIX_MEASURES)
+    source = f"FROM insight_case_fact WHERE day >= {d.date(first)} AND day <= {d.date(last)}"
+    mix = list(WEEK_ENTERPRISE_DIMENSIONS)
+    order = ["day", *MIX_DIMENSIONS[1:]]  # the enterprise columns after day, as the table lists them
+    detail = f"SELECT {', '.join(order)}, {sums} {source} GROUP BY {', '.join(cell + mix)}"
+    every = ", ".join(repr(ALL) if c in mix else c for c in order)
+    return f"{detail} UNION ALL SELECT {every}, {sums} {source} GROUP BY {', '.join(cell)}"
+
+
 def _week_cases_from_days(d: Dialect, span: str, sign: int) -> str:
     """Add (``sign`` 1) or take out (-1) the ``insight_case_day`` rows of the days in
     ``span`` to or from their weeks in ``insight_case_week`` (an upsert on its key)."""
@@ -243,7 +263,8 @@ def weeks_from_days(d: Dialect, mirror: str, first: date, last: date) -> str:
     the grouping): a week is a few thousand mirror rows, against tens of thousands of
     daily facts."""
     weekly = {"insight_case_day": (WEEK_DIMENSIONS, ("cases",)),
-              "insight_case_item_day": (ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES)}
+              "insight_case_item_day": (ITEM_WEEK_DIMENSIONS, ITEM_WEEK_MEASURES),
+              "insight_case_mix_day": (MIX_DIMENSIONS, MIX_MEASURES)}
     dims, measures = weekly[mirror]
     keys = [d.week("day"), *dims[1:]]
     return (f"SELECT {', '.join(keys)}, {', '.join(f'SUM({m})' for m in measures)} FROM {mirror} "
@@ -254,31 +275,93 @@ def _as_date(value) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
+# Running totals and the weekly table each is summed from: (totals, weekly, cell, measures).
+RUNNING_TOTALS = (("insight_case_item_total", "insight_case_item_week", ITEM_WEEK_DIMENSIONS[1:], ITEM_WEEK_MEASURES),
+                  ("insight_case_mix_total", "insight_case_mix_week", MIX_DIMENSIONS[1:], MIX_MEASURES))
+
+
+MIRRORS = {"insight_case_item_week": "insight_case_item_day", "insight_case_mix_week": "insight_case_mix_day"}
+
+
+async def _totals_reach(conn, total: str, last: date) -> date | None:
+    """The last week of the running totals ``total`` if it is ``last`` or later, else None."""
+    _, rows = await conn.execute_query(f"SELECT MAX(week) AS top FROM {total}")
+    top = _as_date(rows[0]["top"])
+    return top if top and top >= last else None
+
+
+async def _week_change(conn, d: Dialect, weekly: str, cell: Sequence[str], measures: Sequence[str], first: date,
+                       last: date) -> None:
+    """The temporary table ``week_change``: per week ``first`` … ``last`` and cell, what the
+    weeks summed from the daily mirror now (the range's days just rewritten) differ from
+    the rows of ``weekly`` still in place; cells that did not change are left out."""
+    keys = ", ".join(("week", *cell))
+    await conn.execute_script("DROP TABLE IF EXISTS week_change")
+    await conn.execute_script(
+        f"CREATE TEMP TABLE week_change AS SELECT {keys}, {', '.join(f'SUM({m}) AS {m}' for m in measures)} FROM ("
+        f"SELECT {keys}, {', '.join(f'-{m} AS {m}' for m in measures)} FROM {weekly} "
+        f"WHERE week >= {d.date(first)} AND week <= {d.date(last)} "
+        f"UNION ALL {weeks_from_days(d, MIRRORS[weekly], first, last)}) t "
+        f"GROUP BY {keys} HAVING {' OR '.join(f'SUM({m}) <> 0' for m in measures)}")
+
+
+async def _shift_totals(conn, d: Dialect, total: str, cell: Sequence[str], measures: Sequence[str], first: date,
+                        top: date) -> None:
+    """Add ``week_change`` to the running totals: each week ``first`` … ``top`` of a changed
+    cell gets the changes of its weeks up to that one (an upsert: a cell with no row
+    there yet had nothing before, as rows run from a cell's first week on)."""
+    weeks, week = [], first
+    while week <= top:
+        weeks.append(f"SELECT {d.date(week)} AS week")
+        week += timedelta(days=7)
+    keys = ", ".join(("week", *cell))
+    await conn.execute_script(
+        f"INSERT INTO {total} ({keys}, {', '.join(measures)}) "
+        f"SELECT w.week, {', '.join(f'c.{k}' for k in cell)}, {', '.join(f'SUM(c.{m})' for m in measures)} "
+        f"FROM ({' UNION ALL '.join(weeks)}) w JOIN week_change c ON c.week <= w.week "
+        f"GROUP BY w.week, {', '.join(f'c.{k}' for k in cell)} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {', '.join(f'{m} = {total}.{m} + excluded.{m}' for m in measures)}")
+    await conn.execute_script("DROP TABLE week_change")
+
+
 async def item_totals(conn, d: Dialect, first: date) -> None:
-    """Rebuild ``insight_case_item_total`` from the week ``first`` (a Monday) to the last
-    week of ``insight_case_item_week``, a week at a time: each week's rows are the week
+    """Rebuild ``insight_case_item_total`` from the week ``first`` (a Monday) on
+    (``running_totals``; migration 0013 fills it with this)."""
+    await running_totals(conn, d, first, *RUNNING_TOTALS[0])
+
+
+async def all_totals(conn, d: Dialect, first: date) -> None:
+    """Rebuild every table of running totals (``RUNNING_TOTALS``) from the week ``first`` on."""
+    for spec in RUNNING_TOTALS:
+        await running_totals(conn, d, first, *spec)
+
+
+async def running_totals(conn, d: Dialect, first: date, total: str, weekly: str, cell: Sequence[str],
+                         measures: Sequence[str]) -> None:
+    """Rebuild the running totals ``total`` of ``weekly`` from the week ``first`` (a Monday)
+    to the last week of ``weekly``, a week at a time: each week's rows are the week
     before's plus this week's measures, per cell (one small ``INSERT … SELECT … GROUP BY``
     per week — a window over all the weeks at once was slower). If the table stops
     before ``first``, the rebuild starts right after its last week, so no week goes
     missing. Every cell of the week before carries on, so each cell has a row for every
     week from its first on and a read needs no "latest row before" search."""
-    _, rows = await conn.execute_query("SELECT MAX(week) AS top FROM insight_case_item_total")
+    _, rows = await conn.execute_query(f"SELECT MAX(week) AS top FROM {total}")
     top = _as_date(rows[0]["top"])
-    _, rows = await conn.execute_query("SELECT MIN(week) AS lo, MAX(week) AS hi FROM insight_case_item_week")
+    _, rows = await conn.execute_query(f"SELECT MIN(week) AS lo, MAX(week) AS hi FROM {weekly}")
     lo, hi = _as_date(rows[0]["lo"]), _as_date(rows[0]["hi"])
     start = min(first, top + timedelta(days=7)) if top else (lo or first)
-    await conn.execute_script(f"DELETE FROM insight_case_item_total WHERE week >= {d.date(start)}")
+    await conn.execute_script(f"DELETE FROM {total} WHERE week >= {d.date(start)}")
     if hi is None:
         return
-    keys = ", ".join(ITEM_WEEK_DIMENSIONS[1:])
-    measures = ", ".join(ITEM_WEEK_MEASURES)
+    keys = ", ".join(cell)
+    cols = ", ".join(measures)
     week = start
     while week <= hi:
         await conn.execute_script(
-            f"INSERT INTO insight_case_item_total (week, {keys}, {measures}) "
-            f"SELECT {d.date(week)}, {keys}, {', '.join(f'SUM({m})' for m in ITEM_WEEK_MEASURES)} FROM ("
-            f"SELECT {keys}, {measures} FROM insight_case_item_total WHERE week = {d.date(week - timedelta(days=7))} "
-            f"UNION ALL SELECT {keys}, {measures} FROM insight_case_item_week WHERE week = {d.date(week)}) t "
+            f"INSERT INTO {total} (week, {keys}, {cols}) "
+            f"SELECT {d.date(week)}, {keys}, {', '.join(f'SUM({m})' for m in measures)} FROM ("
+            f"SELECT {keys}, {cols} FROM {total} WHERE week = {d.date(week - timedelta(days=7))} "
+            f"UNION ALL SELECT {keys}, {cols} FROM {weekly} WHERE week = {d.date(week)}) t "
             f"GROUP BY {keys}")
         week += timedelta(days=7)
 
@@ -358,6 +441,9 @@ async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
         await conn.execute_script(f"INSERT INTO insight_case_item_day "
                                   f"({', '.join(('day', *ITEM_WEEK_DIMENSIONS[1:], *ITEM_WEEK_MEASURES))}) "
                                   f"{item_day_select(d, since, until)}")
+        await conn.execute_script(f"DELETE FROM insight_case_mix_day WHERE {span}")
+        await conn.execute_script(f"INSERT INTO insight_case_mix_day ({', '.join(('day', *MIX_DIMENSIONS[1:], *MIX_MEASURES))}) "
+                                  f"{mix_day_select(d, since, until)}")
         # every week the range touches, whole, from the daily mirrors (the days of the range
         # just written, the week's other days from earlier runs: as in the daily facts). For
         # a few days the weeks' cases are adjusted instead — the days' old rows out, their
@@ -371,13 +457,21 @@ async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
             await conn.execute_script(f"DELETE FROM insight_case_week WHERE {week_span}")
             await conn.execute_script(f"INSERT INTO insight_case_week ({', '.join(WEEK_DIMENSIONS)}, cases) "
                                       f"{weeks_from_days(d, 'insight_case_day', first, last)}")
-        await conn.execute_script(f"DELETE FROM insight_case_item_week WHERE week >= {d.date(first)} "
-                                  f"AND week <= {d.date(last)}")
-        await conn.execute_script(f"INSERT INTO insight_case_item_week "
-                                  f"({', '.join(ITEM_WEEK_DIMENSIONS + ITEM_WEEK_MEASURES)}) "
-                                  f"{weeks_from_days(d, 'insight_case_item_day', first, last)}")
-        if totals:
-            await item_totals(conn, d, first)
+        # the per-item and mix weeks, and their running totals: for a few days inside weeks
+        # the totals already hold, the change of those weeks is added to every later week
+        # of the cells it touches (a re-rolled day that changed nothing writes nothing);
+        # otherwise rebuilt from the first week on
+        for total, weekly, cell, measures in RUNNING_TOTALS:
+            shift = few and totals and await _totals_reach(conn, total, last)
+            if shift:
+                await _week_change(conn, d, weekly, cell, measures, first, last)
+            await conn.execute_script(f"DELETE FROM {weekly} WHERE {week_span}")
+            await conn.execute_script(f"INSERT INTO {weekly} (week, {', '.join((*cell, *measures))}) "
+                                      f"{weeks_from_days(d, MIRRORS[weekly], first, last)}")
+            if shift:
+                await _shift_totals(conn, d, total, cell, measures, first, shift)
+            elif totals:
+                await running_totals(conn, d, first, total, weekly, cell, measures)
         _, rows = await conn.execute_query(
             f"SELECT (SELECT COUNT(*) FROM insight_case_fact WHERE {span}) AS c, "
             f"(SELECT COUNT(*) FROM insight_policy_fact WHERE {span}) AS p")
@@ -409,7 +503,8 @@ async def drop_totals(since: date) -> None:
     d = dialect()
     async with in_transaction() as conn:
         await _serialise(conn, d)
-        await conn.execute_script(f"DELETE FROM insight_case_item_total WHERE week >= {d.date(monday(since))}")
+        for total, *_ in RUNNING_TOTALS:
+            await conn.execute_script(f"DELETE FROM {total} WHERE week >= {d.date(monday(since))}")
 
 
 async def rebuild_totals(since: date) -> None:
@@ -417,7 +512,7 @@ async def rebuild_totals(since: date) -> None:
     d = dialect()
     async with in_transaction() as conn:
         await _serialise(conn, d)
-        await item_totals(conn, d, monday(since))
+        await all_totals(conn, d, monday(since))
 
 
 def today() -> date:

@@ -39,7 +39,7 @@ import structlog
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models.insights import CLOSE_BUCKETS, RATING_COLUMNS, Precomputed, percentile
+from models.insights import CLOSE_BUCKETS, COMPLAINED_ELEMENTS, ELEMENT_COMPLAINTS, RATING_COLUMNS, Precomputed, percentile
 from services.errors import ValidationFailed
 from services.insights import analysis as A
 from services.insights import facts
@@ -437,7 +437,8 @@ async def adopt(*, code: str, name: str, keywords: list[str], department: str | 
 
 # ---------------------------------------------------------------- friction
 
-FRICTION_MEASURES = ("cases", "repeats", "overdue", "close_seconds", "close_count", *CLOSE_BUCKETS, *RATING_COLUMNS)
+FRICTION_MEASURES = ("cases", "repeats", "overdue", "close_seconds", "close_count", *CLOSE_BUCKETS, *RATING_COLUMNS,
+                     *ELEMENT_COMPLAINTS)
 
 
 async def audience(f: Filters) -> int:
@@ -449,18 +450,16 @@ async def audience(f: Filters) -> int:
 
 
 async def friction(rt: Runtime, f: Filters) -> dict:
-    rows = await _cached_query(rt, f.since, f.until, group_by=["service_item_id", "element", "kind"],
-                               measures=FRICTION_MEASURES, where=f.where())
+    """Per item, its measures and the complaints and poor ratings naming each element, read
+    by item alone (``ELEMENT_COMPLAINTS``): by item, element and kind a read had ten times
+    the cells, and no table keyed by county could hold them for a whole year."""
+    rows = await _cached_query(rt, f.since, f.until, group_by=["service_item_id"], measures=FRICTION_MEASURES,
+                               where=f.where())
     n = await names("item", "department")
-    per_item: dict[int, dict] = defaultdict(lambda: {"m": defaultdict(int), "el": defaultdict(int)})
+    per_item: dict[int, dict] = {}
     for r in rows:
-        if not r["service_item_id"]:
-            continue
-        slot = per_item[r["service_item_id"]]
-        for m in FRICTION_MEASURES:
-            slot["m"][m] += r[m]
-        if r["element"]:
-            slot["el"][r["element"]] += (r["cases"] if r["kind"] == "complaint" else 0) + r["rating_1"] + r["rating_2"]
+        if r["service_item_id"]:
+            per_item[r["service_item_id"]] = {"m": r, "el": {e: r[f"complaints_{e}"] for e in COMPLAINED_ELEMENTS}}
     aud = await audience(f)
     stats = [A.ItemStats(item_id=i, cases=s["m"]["cases"], repeats=s["m"]["repeats"], overdue=s["m"]["overdue"],
                          close_seconds=s["m"]["close_seconds"], close_count=s["m"]["close_count"],

@@ -515,3 +515,148 @@ async def test_two_rollups_of_the_same_days_at_once_both_succeed_and_equal_one(c
     results = await asyncio.gather(*(rollup(span["start"], span["today"]) for _ in range(3)))
     assert all(r["case_rows"] == results[0]["case_rows"] > 0 for r in results)
     assert await _fact_rows() == once
+
+
+MIX_WHERES = ({}, {"region_code": "440305"}, {"region_code": "440306", "size_class": "micro"},
+              {"industry_group": "I"}, {"size_class": "small", "industry_group": "C", "region_code": "440305"})
+
+
+async def _raw_by_mix(since: date, until: date) -> dict[tuple, Counter]:
+    """Measures per (item, department, county, industry group, size class) of the events in
+    ``since`` … ``until``, from the raw rows — the complaints and poor ratings naming each
+    element friction weighs included."""
+    from models import Consultation, Enterprise, Rating
+    from models.insights import COMPLAINED_ELEMENTS
+
+    ents = {e.id: e for e in await Enterprise.all()}
+
+    def mixed(day: date, c) -> tuple:
+        e = ents[c.enterprise_id]
+        return day, c.service_item_id or 0, c.department_id or 0, e.region_code, e.industry_group, e.size_class
+
+    by_event = await expected_by_day_topic(mixed)
+    cases = {c.id: c for c in await Consultation.all()}
+    for c in cases.values():
+        if c.kind == "complaint" and c.element in COMPLAINED_ELEMENTS:
+            by_event[mixed(_day(c.accepted_at), c)][f"complaints_{c.element}"] += 1
+        if c.closed_at:
+            by_event[mixed(_day(c.closed_at), c)]["close_seconds"] += max(
+                0, round((c.closed_at - c.accepted_at).total_seconds()))
+    for r in await Rating.all():
+        c = cases[r.consultation_id]
+        if r.score <= 2 and c.element in COMPLAINED_ELEMENTS:
+            by_event[mixed(_day(r.created_at), c)][f"complaints_{c.element}"] += 1
+    out: dict[tuple, Counter] = defaultdict(Counter)
+    for (day, *cell), v in by_event.items():
+        if since <= day <= until:
+            out[tuple(cell)].update(v)
+    return out
+
+
+def _summed(raw: dict[tuple, Counter], key: str, measures, where: dict) -> dict:
+    names = ("service_item_id", "department_id", "region_code", "industry_group", "size_class")
+    out: dict = defaultdict(Counter)
+    for cell, v in raw.items():
+        values = dict(zip(names, cell))
+        if all(values[k] == w for k, w in where.items()):
+            out[values[key]].update({m: v[m] for m in measures})
+    return {k: {m: v[m] for m in measures} for k, v in out.items() if any(v.values())}
+
+
+async def test_reads_by_enterprise_mix_equal_raw_rows_and_follow_a_rerolled_day(client, rt, monkeypatch):
+    """Friction's and department performance's reads under a county, an industry group or a
+    size class — alone or together, with a department or not — come from the mix tables
+    (whole weeks as two weeks of running totals, the days at the ends, today live) and
+    equal a plain grouping of the raw rows, the complaints naming each element included —
+    and so do the friction index and department performance a staff member sees: also once the daily facts are gone (so they were not read), and after a past case
+    moves to an enterprise of another county and its day is rolled up again. Upgrading a
+    database rolled up before migration 0015 gives the mix tables the rows the rollup
+    writes; the running totals a re-rolled day shifted equal a rebuild."""
+    import importlib
+
+    from tortoise import connections
+
+    from models import Consultation, Enterprise
+    from models.insights import (ITEM_WEEK_MEASURES, MIX_MEASURES, CaseFact, CaseItemTotal, CaseMixDay, CaseMixTotal,
+                                 CaseMixWeek)
+    from services.insights import analysis as A
+    from services.insights import facts
+    from services.insights import views as V
+    from services.insights.rollup import rebuild_totals, rollup
+    from services.insights.views import DEPT_MEASURES, FRICTION_MEASURES
+
+    monkeypatch.setattr(rt.settings, "insights_cache", False)
+    span = await generate(seed=37, days=30, cases=360)
+    await rollup_all(span)
+    since, today = span["start"] + timedelta(days=2), span["today"]
+    dept = (await Consultation.filter(department_id__not_isnull=True).first()).department_id
+
+    async def check() -> None:
+        raw = await _raw_by_mix(since, today)
+        for where in (*MIX_WHERES, {"region_code": "440305", "department_id": dept}):
+            for key, measures in (("service_item_id", FRICTION_MEASURES), ("department_id", DEPT_MEASURES)):
+                rows = await facts.query(since, today, group_by=[key], measures=measures, where=where)
+                expected = _summed(raw, key, measures, where)
+                assert expected and {r[key]: {m: r[m] for m in measures} for r in rows} == expected, (key, where)
+            await views_equal_raw(raw, where)
+
+    async def views_equal_raw(raw: dict, where: dict) -> None:
+        f = V.Filters(since, today, where.get("department_id"), where.get("region_code"), where.get("industry_group"),
+                      where.get("size_class"))
+        audience = await Enterprise.filter(**{k: v for k, v in where.items() if k != "department_id"}).count()
+        items = _summed(raw, "service_item_id", (*FRICTION_MEASURES, "rating_3", "rating_4"), where)
+        expected = A.friction_index([A.ItemStats(
+            item_id=i, cases=m["cases"], repeats=m["repeats"], overdue=m["overdue"], close_seconds=m["close_seconds"],
+            close_count=m["close_count"], rated=sum(m[f"rating_{n}"] for n in range(1, 6)),
+            poor=m["rating_1"] + m["rating_2"], audience=audience,
+            element_complaints={e: m[f"complaints_{e}"] for e in ("materials", "steps", "time_limit", "fees")})
+            for i, m in items.items() if i])
+        shown = (await V.friction(rt, f))["items"]
+        assert expected and [{k: r[k] for k in expected[0]} for r in shown] == expected, where
+        depts = _summed(raw, "department_id", DEPT_MEASURES, where)
+        shown = {d["department_id"]: d for d in (await V.departments(rt, f))["departments"]}
+        expected = {d: A.department_performance(m) for d, m in depts.items() if d}
+        assert {d: {k: r[k] for k in next(iter(expected.values()))} for d, r in shown.items()} == expected, where
+
+    await check()
+
+    migration = importlib.import_module("models.migrations.0015_insights_mix")
+    tables = []
+    for model in (CaseMixDay, CaseMixWeek, CaseMixTotal):
+        cols = sorted(model._meta.db_fields - {"id"})
+        tables.append((model, cols, sorted(await model.all().values_list(*cols))))
+        assert tables[-1][2]
+        await model.all().delete()
+
+    class Editor:
+        client = connections.get("default")
+
+    await migration._backfill(None, Editor())
+    for model, cols, rolled in tables:
+        assert sorted(await model.all().values_list(*cols)) == rolled, model
+
+    await CaseFact.all().delete()  # reads of past days take the mix tables only
+    await check()
+
+    day = today - timedelta(days=12)
+    lo = datetime.combine(day, datetime.min.time(), TZ)
+    # a case whose only event is its intake (no answer, deadline passed or rating on other days)
+    moved = await Consultation.filter(accepted_at__gte=lo, accepted_at__lt=lo + timedelta(days=1),
+                                      first_answered_at__isnull=True, overdue=False).first()
+    owner = await Enterprise.get(id=moved.enterprise_id)
+    other = await Enterprise.filter(region_code__not=owner.region_code).first()
+    await Consultation.filter(id=moved.id).update(enterprise_id=other.id, kind="complaint", element="fees")
+    await rollup(day, day)  # the running totals shifted by the change of the day's week
+    await check()
+
+    async def totals() -> list:  # rows of zeros aside: a rebuild leaves out cells emptied since
+        out = []
+        for model in (CaseMixTotal, CaseItemTotal):
+            cols = sorted(model._meta.db_fields - {"id"})
+            measures = [i for i, c in enumerate(cols) if c in (*MIX_MEASURES, *ITEM_WEEK_MEASURES)]
+            out.append(sorted(r for r in await model.all().values_list(*cols) if any(r[i] for i in measures)))
+        return out
+
+    shifted = await totals()
+    await rebuild_totals(span["start"])
+    assert await totals() == shifted
