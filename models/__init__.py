@@ -13,4 +13,4 @@ from models.consultation import (CallbackTask, CannedAnswer, ConsultantLoad, Con
                                  ConsultationEvent,
                                  ConsultationMessage, DeadlineRule, FaqEntry, Rating, Rectification,
                                  StaffSkill, Topic)
-from models.insights import CaseDay, CaseFact, CaseItemDay, CaseItemTotal, CaseItemWeek, CaseWeek, PolicyFact, Precomputed, Proposal  # noqa: F401,E402
+from models.insights import BundleCount, CaseDay, CaseFact, CaseItemDay, CaseItemTotal, CaseItemWeek, CaseWeek, PolicyFact, Precomputed, Proposal  # noqa: F401,E402

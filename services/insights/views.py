@@ -564,13 +564,98 @@ async def _bundles_compute(f: Filters, min_enterprises: int, window_days: int) -
     depts = {i: item["department_id"] for i, item in n["item"].items()}
     found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=window_days,
                                     min_enterprises=min_enterprises)
+    return _bundles_shown(f, found, n), len({e for e, _, _ in raw})
+
+
+def _bundles_shown(f: Filters, found: list[dict], n: dict) -> list[dict]:
+    """The first 100 of the ranked sets, under a department filter those with one of the
+    department's items, with names."""
+    depts = {i: item["department_id"] for i, item in n["item"].items()}
     if f.department_id:
         found = [b for b in found if any(depts[i] == f.department_id for i in b["items"])]
     found = found[:100]
     for b in found:
         b["labels"] = [n["item"][i]["name"] for i in b["items"]]
         b["department_names"] = [n["department"].get(depts[i], "") for i in b["items"]]
-    return found, len({e for e, _, _ in raw})
+    return found
+
+
+#: The enterprise mix of a ``BundleCount`` row that sums every mix (the unfiltered counts
+#: and a department's, without adding up every county's rows).
+MIX_ALL = ("*", "*", "*")
+#: Sets needed by fewer enterprises than this in all are not stored: the API's lowest
+#: ``min_enterprises`` (``handlers.insights.InsightBundleQuery``).
+BUNDLE_COUNT_MIN = 2
+
+
+def _bundle_counts(raw: list[tuple[int, int, date]], depts: dict[int, int], mix: dict[int, tuple[str, str, str]],
+                   window_days: int) -> dict[tuple, int]:
+    """(enterprise mix, item_a, item_b, item_c) → enterprises: each enterprise's items,
+    sets (``A.enterprise_bundles``) and presence, added to its own mix and to ``MIX_ALL``.
+    Sets below ``BUNDLE_COUNT_MIN`` in all are dropped."""
+    counts: dict[tuple, int] = defaultdict(int)
+    for ent, items, found in A.enterprise_bundles(raw, depts, window_days=window_days):
+        for cell in (mix[ent], MIX_ALL):
+            counts[(cell, 0, 0, 0)] += 1
+            for i in items:
+                counts[(cell, i, 0, 0)] += 1
+            for combo in found:
+                counts[(cell, *combo, *(0,) * (3 - len(combo)))] += 1
+    return {k: v for k, v in counts.items() if not k[2] or counts[(MIX_ALL, *k[1:])] >= BUNDLE_COUNT_MIN}
+
+
+async def _store_bundle_counts(conn, counts: dict[tuple, int]) -> None:
+    """Replace ``insight_bundle_count`` (on the caller's transaction): on PostgreSQL one
+    INSERT of arrays (a few hundred thousand rows), elsewhere row by row."""
+    await conn.execute_script("DELETE FROM insight_bundle_count")
+    cols = "region_code, industry_group, size_class, item_a, item_b, item_c, enterprises"
+    rows = [[*cell, a, b, c, n] for (cell, a, b, c), n in counts.items()]
+    if not rows:
+        return
+    if dialect().pg:
+        arrays = [list(col) for col in zip(*rows)]
+        await conn.execute_query(
+            f"INSERT INTO insight_bundle_count ({cols}) SELECT * FROM unnest($1::varchar[], $2::varchar[], "
+            "$3::varchar[], $4::int[], $5::int[], $6::int[], $7::int[])", arrays)
+    else:
+        await conn.execute_many(f"INSERT INTO insight_bundle_count ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+async def _bundles_from_counts(f: Filters, min_enterprises: int) -> tuple[list[dict], int]:
+    """The candidates under ``f``'s enterprise mix (summed over its cells; without one,
+    the ``MIX_ALL`` rows) and department, from ``insight_bundle_count``: the same figures
+    ``_bundles_compute`` gives for the stored period."""
+    p = facts.Params(dialect())
+    mix = {k: getattr(f, k) for k in ("region_code", "industry_group", "size_class") if getattr(f, k)}
+    where = " AND ".join(f"{k} = {p(v)}" for k, v in mix.items()) if mix else \
+        " AND ".join(f"{k} = {p('*')}" for k in ("region_code", "industry_group", "size_class"))
+    _, rows = await connections.get("default").execute_query(
+        f"SELECT item_a, item_b, item_c, SUM(enterprises) AS n FROM insight_bundle_count WHERE {where} "
+        "GROUP BY item_a, item_b, item_c", p.values)
+    names_ = await names("item", "department")
+    depts = {i: item["department_id"] for i, item in names_["item"].items()}
+    single: dict[int, int] = {}
+    sets: dict[tuple[int, ...], int] = {}
+    total = 0
+    for r in rows:
+        key = tuple(i for i in (r["item_a"], r["item_b"], r["item_c"]) if i)
+        if not key:
+            total = int(r["n"])
+        elif len(key) == 1:
+            single[key[0]] = int(r["n"])
+        elif all(i in depts for i in key):
+            sets[key] = int(r["n"])
+    found = A.rank_bundles(sets, single, total, depts, min_enterprises=min_enterprises) if total else []
+    return _bundles_shown(f, found, names_), total
+
+
+async def _counts_period(window_days: int, min_enterprises: int) -> dict | None:
+    """The period of the stored bundle counts, when they serve this window and threshold."""
+    bodies = await Precomputed.filter(view="bundles").values_list("body", flat=True)
+    counted = bodies[0][2] if bodies and len(bodies[0]) > 2 else None
+    if not counted or counted["window_days"] != window_days or min_enterprises < counted["min_enterprises"]:
+        return None
+    return counted
 
 
 async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_days: int = 30) -> dict:
@@ -578,20 +663,25 @@ async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_d
     cadence of the rollup —, not on every visit: a second of per-enterprise sequences at
     a million cases a year. For the console's default filters the scheduled job computes
     it after each rollup (``precompute``) and the view reads that result for the rest of
-    the day until the next run replaces it; for other filters it is computed on the first
-    visit and kept in Redis for ``CACHE_SECONDS``. Either way a case asked in between
-    shows up at the next computation, as the method text says. A supervisor's department
-    filter keeps the sets that include one of the department's items — the other
-    department is the point."""
+    the day until the next run replaces it; with it the job stores the counts per
+    enterprise mix (``insight_bundle_count``), from which any county, industry, size or
+    department filter over the same period is summed. For other periods it is computed
+    on the first visit and kept in Redis for ``CACHE_SECONDS``. Either way a case asked
+    in between shows up at the next computation, as the method text says. A
+    supervisor's department filter keeps the sets that include one of the department's
+    items — the other department is the point."""
     digest = _bundles_key(f, min_enterprises, window_days)
     stored = await _stored(digest)
     if stored is not None:
-        found, enterprises = stored
+        found, enterprises = stored[:2]
     else:
         key = f"{rt.keys.prefix}:insights:bundles:{digest}"
         cached = await rt.redis.get(key) if caching(rt) else None
+        counted = None if cached else await _counts_period(window_days, min_enterprises)
         if cached:
             found, enterprises = orjson.loads(cached)
+        elif counted and counted["since"] == f.since.isoformat() and counted["until"] == f.until.isoformat():
+            found, enterprises = await _bundles_from_counts(f, min_enterprises)
         else:
             found, enterprises = await _bundles_compute(f, min_enterprises, window_days)
             if caching(rt):
@@ -601,6 +691,42 @@ async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_d
             "method": f"同一企业 {window_days} 天内先后需要、且来自至少两个部门的 2–3 个事项（按日计；三项组合只取窗口内不超过 8 个事项的情形）；"
                       "支持度 = 含该组合的企业 / 有事项咨询的企业，提升度 = 支持度 / 各事项支持度之积（>1 表示比随机更常一起出现）；"
                       "结果每 10 分钟重新计算"}
+
+
+async def _precompute_bundles() -> None:
+    """The default filters' bundles, and their counts per enterprise mix (``_bundle_counts``)
+    unless the needs were cut at ``BUNDLE_LIMIT`` (a filtered computation would then see
+    needs the counts do not)."""
+    plain = dict(since=None, until=None, department=None, region_code=None, industry_group=None, size_class=None,
+                 forced_department=None)
+    f = await resolve(**plain, default_days=RAW_DAYS)
+    raw = await _needs(f)
+    n = await names("item", "department")
+    depts = {i: item["department_id"] for i, item in n["item"].items()}
+    counted = None
+    counts: dict[tuple, int] = {}
+    if len(raw) < BUNDLE_LIMIT:
+        _, rows = await connections.get("default").execute_query(
+            "SELECT id, region_code, industry_group, size_class FROM enterprise")
+        mix = {r["id"]: (r["region_code"] or "", r["industry_group"] or "", r["size_class"] or "") for r in rows}
+        counts = await asyncio.to_thread(_bundle_counts, raw, depts, mix, DEFAULT_WINDOW_DAYS)
+        counted = {"since": f.since.isoformat(), "until": f.until.isoformat(), "window_days": DEFAULT_WINDOW_DAYS,
+                   "min_enterprises": BUNDLE_COUNT_MIN}
+    sets = {k[1:]: v for k, v in counts.items() if k[0] == MIX_ALL}
+    if counted:
+        single = {a: v for (a, b, c), v in sets.items() if a and not b}
+        combos = {tuple(i for i in k if i): v for k, v in sets.items() if k[1]}
+        found = A.rank_bundles(combos, single, sets.get((0, 0, 0), 0), depts,
+                               min_enterprises=DEFAULT_MIN_ENTERPRISES) if sets else []
+        found, enterprises = _bundles_shown(f, found, n), len({e for e, _, _ in raw})
+    else:
+        found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=DEFAULT_WINDOW_DAYS,
+                                        min_enterprises=DEFAULT_MIN_ENTERPRISES)
+        found, enterprises = _bundles_shown(f, found, n), len({e for e, _, _ in raw})
+    async with in_transaction() as conn:
+        await _store_bundle_counts(conn, counts)
+        await _store("bundles", _bundles_key(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS),
+                     [found, enterprises, counted])
 
 
 # ---------------------------------------------------------------- precomputed raw-row views
@@ -688,9 +814,7 @@ async def precompute(*, embedded: bool = False, rt: Runtime | None = None) -> di
             if name == "emerging":
                 await refresh_emerging(rt)
             else:
-                f = await resolve(**plain, default_days=RAW_DAYS)
-                found, enterprises = await _bundles_compute(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS)
-                await _store(name, _bundles_key(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS), [found, enterprises])
+                await _precompute_bundles()
             out[name] = round((time.perf_counter() - started) * 1000, 1)
         except Exception:
             log.exception("insights_precompute_failed", view=name)
