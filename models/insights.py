@@ -303,9 +303,9 @@ class BundleCount(Model):
     needed any item (all three 0). An enterprise is in one mix, so a filter on the mix
     sums its cells and a department filter keeps the sets with one of its items: the
     same counts the per-enterprise sequences give for that filter, read in
-    milliseconds instead of computed in seconds. Sets needed by fewer than two
-    enterprises in all are left out (the API asks for at least two). Rewritten with the
-    stored result, in the same transaction."""
+    milliseconds instead of computed in seconds. The rows of mix ``*``/``*``/``*`` sum every
+    mix (unfiltered and department reads). Rewritten with the stored result, in the same
+    transaction."""
 
     id = fields.BigIntField(primary_key=True)
     region_code = fields.CharField(max_length=6, default="")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -50,6 +51,7 @@ MAX_PERIOD_DAYS = 366
 RAW_DAYS = 90
 RAW_LIMIT = 2000  # emerging topics: the most recent unclassified questions
 BUNDLE_LIMIT = 200_000
+BUNDLES_SHOWN = 100
 CACHE_SECONDS = 600
 LIVE_SECONDS = 60
 DEFAULT_MIN_ENTERPRISES = 5  # bundles: the console's defaults (``handlers.insights``)
@@ -568,12 +570,12 @@ async def _bundles_compute(f: Filters, min_enterprises: int, window_days: int) -
 
 
 def _bundles_shown(f: Filters, found: list[dict], n: dict) -> list[dict]:
-    """The first 100 of the ranked sets, under a department filter those with one of the
+    """The first ``BUNDLES_SHOWN`` of the ranked sets, under a department filter those with one of the
     department's items, with names."""
     depts = {i: item["department_id"] for i, item in n["item"].items()}
     if f.department_id:
         found = [b for b in found if any(depts[i] == f.department_id for i in b["items"])]
-    found = found[:100]
+    found = found[:BUNDLES_SHOWN]
     for b in found:
         b["labels"] = [n["item"][i]["name"] for i in b["items"]]
         b["department_names"] = [n["department"].get(depts[i], "") for i in b["items"]]
@@ -583,68 +585,77 @@ def _bundles_shown(f: Filters, found: list[dict], n: dict) -> list[dict]:
 #: The enterprise mix of a ``BundleCount`` row that sums every mix (the unfiltered counts
 #: and a department's, without adding up every county's rows).
 MIX_ALL = ("*", "*", "*")
-#: Sets needed by fewer enterprises than this in all are not stored: the API's lowest
-#: ``min_enterprises`` (``handlers.insights.InsightBundleQuery``).
-BUNDLE_COUNT_MIN = 2
 
 
 def _bundle_counts(raw: list[tuple[int, int, date]], depts: dict[int, int], mix: dict[int, tuple[str, str, str]],
                    window_days: int) -> dict[tuple, int]:
-    """(enterprise mix, item_a, item_b, item_c) → enterprises: each enterprise's items,
-    sets (``A.enterprise_bundles``) and presence, added to its own mix and to ``MIX_ALL``.
-    Sets below ``BUNDLE_COUNT_MIN`` in all are dropped."""
+    """(enterprise mix, item_a, item_b, item_c) → enterprises: each enterprise's presence,
+    items and sets (``A.enterprise_bundles``), added to its own mix."""
     counts: dict[tuple, int] = defaultdict(int)
     for ent, items, found in A.enterprise_bundles(raw, depts, window_days=window_days):
-        for cell in (mix[ent], MIX_ALL):
-            counts[(cell, 0, 0, 0)] += 1
-            for i in items:
-                counts[(cell, i, 0, 0)] += 1
-            for combo in found:
-                counts[(cell, *combo, *(0,) * (3 - len(combo)))] += 1
-    return {k: v for k, v in counts.items() if not k[2] or counts[(MIX_ALL, *k[1:])] >= BUNDLE_COUNT_MIN}
+        cell = mix.get(ent, ("", "", ""))
+        counts[(cell, 0, 0, 0)] += 1
+        for i in items:
+            counts[(cell, i, 0, 0)] += 1
+        for combo in found:
+            counts[(cell, *combo, *(0,) * (3 - len(combo)))] += 1
+    return counts
 
 
 async def _store_bundle_counts(conn, counts: dict[tuple, int]) -> None:
-    """Replace ``insight_bundle_count`` (on the caller's transaction): on PostgreSQL one
-    INSERT of arrays (a few hundred thousand rows), elsewhere row by row."""
-    await conn.execute_script("DELETE FROM insight_bundle_count")
-    cols = "region_code, industry_group, size_class, item_a, item_b, item_c, enterprises"
-    rows = [[*cell, a, b, c, n] for (cell, a, b, c), n in counts.items()]
-    if not rows:
+    """Add rows to ``insight_bundle_count`` (on the caller's transaction): on PostgreSQL one
+    INSERT of arrays, elsewhere row by row."""
+    if not counts:
         return
+    cols = "region_code, industry_group, size_class, item_a, item_b, item_c, enterprises"
     if dialect().pg:
-        arrays = [list(col) for col in zip(*rows)]
+        arrays: list[list] = [[] for _ in range(7)]
+        for (cell, a, b, c), n in counts.items():
+            for column, value in zip(arrays, (*cell, a, b, c, n)):
+                column.append(value)
         await conn.execute_query(
             f"INSERT INTO insight_bundle_count ({cols}) SELECT * FROM unnest($1::varchar[], $2::varchar[], "
             "$3::varchar[], $4::int[], $5::int[], $6::int[], $7::int[])", arrays)
     else:
-        await conn.execute_many(f"INSERT INTO insight_bundle_count ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        await conn.execute_many(f"INSERT INTO insight_bundle_count ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                [[*cell, a, b, c, n] for (cell, a, b, c), n in counts.items()])
 
 
 async def _bundles_from_counts(f: Filters, min_enterprises: int) -> tuple[list[dict], int]:
     """The candidates under ``f``'s enterprise mix (summed over its cells; without one,
     the ``MIX_ALL`` rows) and department, from ``insight_bundle_count``: the same figures
-    ``_bundles_compute`` gives for the stored period."""
+    ``_bundles_compute`` gives for the stored period. The database drops the sets below
+    ``min_enterprises`` and, under a department, those without one of its items, so
+    only what can be shown comes back (thousands of rows, not tens of thousands)."""
     p = facts.Params(dialect())
-    mix = {k: getattr(f, k) for k in ("region_code", "industry_group", "size_class") if getattr(f, k)}
-    where = " AND ".join(f"{k} = {p(v)}" for k, v in mix.items()) if mix else \
-        " AND ".join(f"{k} = {p('*')}" for k in ("region_code", "industry_group", "size_class"))
-    _, rows = await connections.get("default").execute_query(
-        f"SELECT item_a, item_b, item_c, SUM(enterprises) AS n FROM insight_bundle_count WHERE {where} "
-        "GROUP BY item_a, item_b, item_c", p.values)
     names_ = await names("item", "department")
     depts = {i: item["department_id"] for i, item in names_["item"].items()}
+    mix = {k: getattr(f, k) for k in ("region_code", "industry_group", "size_class") if getattr(f, k)}
+    cells = mix or dict(zip(("region_code", "industry_group", "size_class"), MIX_ALL))
+    conds = [f"{k} = {p(v)}" for k, v in cells.items()]
+    if f.department_id:
+        own = ", ".join(str(int(i)) for i, d in depts.items() if d == f.department_id) or "NULL"
+        conds.append(f"(item_b = 0 OR item_a IN ({own}) OR item_b IN ({own}) OR item_c IN ({own}))")
+    _, rows = await connections.get("default").execute_query(
+        f"SELECT item_a, item_b, item_c, SUM(enterprises) AS n FROM insight_bundle_count WHERE {' AND '.join(conds)} "
+        f"GROUP BY item_a, item_b, item_c HAVING item_b = 0 OR SUM(enterprises) >= {p(min_enterprises)}", p.values)
     single: dict[int, int] = {}
     sets: dict[tuple[int, ...], int] = {}
     total = 0
     for r in rows:
-        key = tuple(i for i in (r["item_a"], r["item_b"], r["item_c"]) if i)
-        if not key:
-            total = int(r["n"])
-        elif len(key) == 1:
-            single[key[0]] = int(r["n"])
-        elif all(i in depts for i in key):
-            sets[key] = int(r["n"])
+        a, b, c, k = r["item_a"], r["item_b"], r["item_c"], int(r["n"])
+        if b:
+            sets[(a, b, c) if c else (a, b)] = k
+        elif a:
+            single[a] = k
+        else:
+            total = k
+    if len(sets) > BUNDLES_SHOWN and total:
+        # ranked by support first: a set below the support of the BUNDLES_SHOWN-th largest
+        # count is not shown, and ranking thousands of them is most of the time here
+        floor = round(heapq.nlargest(BUNDLES_SHOWN, sets.values())[-1] / total, 4)
+        sets = {key: k for key, k in sets.items() if round(k / total, 4) >= floor}
+    sets = {key: k for key, k in sets.items() if all(i in depts for i in key)}
     found = A.rank_bundles(sets, single, total, depts, min_enterprises=min_enterprises) if total else []
     return _bundles_shown(f, found, names_), total
 
@@ -696,7 +707,9 @@ async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_d
 async def _precompute_bundles() -> None:
     """The default filters' bundles, and their counts per enterprise mix (``_bundle_counts``)
     unless the needs were cut at ``BUNDLE_LIMIT`` (a filtered computation would then see
-    needs the counts do not)."""
+    needs the counts do not). The counts are made and written a county at a time, so
+    only one county's (tens of thousands of cells) is held at once, beside the sums
+    over every mix (``MIX_ALL``), from which the unfiltered result is ranked."""
     plain = dict(since=None, until=None, department=None, region_code=None, industry_group=None, size_class=None,
                  forced_department=None)
     f = await resolve(**plain, default_days=RAW_DAYS)
@@ -704,29 +717,34 @@ async def _precompute_bundles() -> None:
     n = await names("item", "department")
     depts = {i: item["department_id"] for i, item in n["item"].items()}
     counted = None
-    counts: dict[tuple, int] = {}
-    if len(raw) < BUNDLE_LIMIT:
-        _, rows = await connections.get("default").execute_query(
-            "SELECT id, region_code, industry_group, size_class FROM enterprise")
-        mix = {r["id"]: (r["region_code"] or "", r["industry_group"] or "", r["size_class"] or "") for r in rows}
-        counts = await asyncio.to_thread(_bundle_counts, raw, depts, mix, DEFAULT_WINDOW_DAYS)
-        counted = {"since": f.since.isoformat(), "until": f.until.isoformat(), "window_days": DEFAULT_WINDOW_DAYS,
-                   "min_enterprises": BUNDLE_COUNT_MIN}
-    sets = {k[1:]: v for k, v in counts.items() if k[0] == MIX_ALL}
-    if counted:
-        single = {a: v for (a, b, c), v in sets.items() if a and not b}
-        combos = {tuple(i for i in k if i): v for k, v in sets.items() if k[1]}
-        found = A.rank_bundles(combos, single, sets.get((0, 0, 0), 0), depts,
-                               min_enterprises=DEFAULT_MIN_ENTERPRISES) if sets else []
-        found, enterprises = _bundles_shown(f, found, n), len({e for e, _, _ in raw})
-    else:
-        found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=DEFAULT_WINDOW_DAYS,
-                                        min_enterprises=DEFAULT_MIN_ENTERPRISES)
-        found, enterprises = _bundles_shown(f, found, n), len({e for e, _, _ in raw})
     async with in_transaction() as conn:
-        await _store_bundle_counts(conn, counts)
+        await conn.execute_script("DELETE FROM insight_bundle_count")
+        if len(raw) < BUNDLE_LIMIT:
+            _, rows = await conn.execute_query("SELECT id, region_code, industry_group, size_class FROM enterprise")
+            mix = {r["id"]: (r["region_code"] or "", r["industry_group"] or "", r["size_class"] or "") for r in rows}
+            by_region: dict[str, list] = defaultdict(list)
+            for need in raw:
+                by_region[mix.get(need[0], ("",))[0]].append(need)
+            total: dict[tuple, int] = defaultdict(int)
+            for needs in by_region.values():
+                counts = await asyncio.to_thread(_bundle_counts, needs, depts, mix, DEFAULT_WINDOW_DAYS)
+                await _store_bundle_counts(conn, counts)
+                for (_, a, b, c), k in counts.items():
+                    total[(MIX_ALL, a, b, c)] += k
+            await _store_bundle_counts(conn, total)
+            if dialect().pg:  # the planner's row estimates for the new rows, as autovacuum would give them later
+                await conn.execute_script("ANALYZE insight_bundle_count")
+            single = {a: k for (_, a, b, _c), k in total.items() if a and not b}
+            sets = {tuple(i for i in key[1:] if i): k for key, k in total.items() if key[2]}
+            found = A.rank_bundles(sets, single, total.get((MIX_ALL, 0, 0, 0), 0), depts,
+                                   min_enterprises=DEFAULT_MIN_ENTERPRISES)
+            counted = {"since": f.since.isoformat(), "until": f.until.isoformat(),
+                       "window_days": DEFAULT_WINDOW_DAYS, "min_enterprises": 1}
+        else:
+            found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=DEFAULT_WINDOW_DAYS,
+                                            min_enterprises=DEFAULT_MIN_ENTERPRISES)
         await _store("bundles", _bundles_key(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS),
-                     [found, enterprises, counted])
+                     [_bundles_shown(f, found, n), len({e for e, _, _ in raw}), counted])
 
 
 # ---------------------------------------------------------------- precomputed raw-row views

@@ -135,6 +135,11 @@ async def test_filtered_bundles_from_the_counts_equal_the_raw_computation(api, r
     assert got[("department", 2)]["bundles"] and all(set(x["items"]) & dept_items
                                                      for x in got[("department", 2)]["bundles"])
     assert any(x["size"] == 3 for x in got[("unfiltered", 2)]["bundles"])  # small sets are kept too
+    # only the first sets are shown: those cut before ranking are none of them
+    with monkeypatch.context() as mp:
+        mp.setattr(V, "BUNDLES_SHOWN", 3)
+        await V.precompute()
+        assert all(len(r["bundles"]) <= 3 for r in (await _compare_all(api, h, dept_code, monkeypatch)).values())
 
     # the sixth enterprise of that mix needs A and B today; today is rolled up again and the job runs
     sixth = next(e for e in w["ents"] if e.region_code == "440305" and e.size_class == "micro"
