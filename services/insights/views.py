@@ -44,7 +44,7 @@ from models.insights import CLOSE_BUCKETS, RATING_COLUMNS, Precomputed, percenti
 from services.errors import ValidationFailed
 from services.insights import analysis as A
 from services.insights import facts
-from services.insights.rollup import bounds, dialect, today as local_today
+from services.insights.rollup import _serialise, bounds, dialect, today as local_today
 from services.runtime import Runtime
 
 MAX_PERIOD_DAYS = 366
@@ -570,8 +570,8 @@ async def _bundles_compute(f: Filters, min_enterprises: int, window_days: int) -
 
 
 def _bundles_shown(f: Filters, found: list[dict], n: dict) -> list[dict]:
-    """The first ``BUNDLES_SHOWN`` of the ranked sets, under a department filter those with one of the
-    department's items, with names."""
+    """The first ``BUNDLES_SHOWN`` of the ranked sets, under a department filter those
+    with one of the department's items, with names."""
     depts = {i: item["department_id"] for i, item in n["item"].items()}
     if f.department_id:
         found = [b for b in found if any(depts[i] == f.department_id for i in b["items"])]
@@ -709,7 +709,9 @@ async def _precompute_bundles() -> None:
     unless the needs were cut at ``BUNDLE_LIMIT`` (a filtered computation would then see
     needs the counts do not). The counts are made and written a county at a time, so
     only one county's (tens of thousands of cells) is held at once, beside the sums
-    over every mix (``MIX_ALL``), from which the unfiltered result is ranked."""
+    over every mix (``MIX_ALL``), from which the unfiltered result is ranked. The rewrite
+    takes the rollup's lock: two jobs deleting and inserting at once would each keep
+    their rows, and every count would be doubled."""
     plain = dict(since=None, until=None, department=None, region_code=None, industry_group=None, size_class=None,
                  forced_department=None)
     f = await resolve(**plain, default_days=RAW_DAYS)
@@ -718,6 +720,7 @@ async def _precompute_bundles() -> None:
     depts = {i: item["department_id"] for i, item in n["item"].items()}
     counted = None
     async with in_transaction() as conn:
+        await _serialise(conn, dialect())
         await conn.execute_script("DELETE FROM insight_bundle_count")
         if len(raw) < BUNDLE_LIMIT:
             _, rows = await conn.execute_query("SELECT id, region_code, industry_group, size_class FROM enterprise")
@@ -823,8 +826,6 @@ async def precompute(*, embedded: bool = False, rt: Runtime | None = None) -> di
 
     if embedded:
         return {}
-    plain = dict(since=None, until=None, department=None, region_code=None, industry_group=None, size_class=None,
-                 forced_department=None)
     out: dict[str, Any] = {}
     for name in RAW_VIEWS:
         started = time.perf_counter()
