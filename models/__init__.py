@@ -13,4 +13,5 @@ from models.consultation import (CallbackTask, CannedAnswer, ConsultantLoad, Con
                                  ConsultationEvent,
                                  ConsultationMessage, DeadlineRule, FaqEntry, Rating, Rectification,
                                  StaffSkill, Topic)
-from models.insights import CaseDay, CaseFact, CaseItemDay, CaseItemTotal, CaseItemWeek, CaseMixDay, CaseMixTotal, CaseMixWeek, CaseWeek, PolicyFact, Precomputed, Proposal  # noqa: F401,E402
+from models.insights import (BundleCount, CaseDay, CaseFact, CaseItemDay, CaseItemTotal, CaseItemWeek,  # noqa: F401,E402
+                             CaseMixDay, CaseMixTotal, CaseMixWeek, CaseWeek, PolicyFact, Precomputed, Proposal)

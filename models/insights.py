@@ -370,6 +370,32 @@ class Precomputed(Model):
         table = "insight_precomputed"
 
 
+class BundleCount(Model):
+    """The one-window bundle counts behind the stored bundles (``insight_precomputed``,
+    view ``bundles``), per enterprise mix: for each county, industry group and size
+    class, how many enterprises needed each item (``item_b`` = ``item_c`` = 0), each
+    pair (``item_c`` = 0) and each triple of the stored result's period, and how many
+    needed any item (all three 0). An enterprise is in one mix, so a filter on the mix
+    sums its cells and a department filter keeps the sets with one of its items: the
+    same counts the per-enterprise sequences give for that filter, read in
+    milliseconds instead of computed in seconds. The rows of mix ``*``/``*``/``*`` sum every
+    mix (unfiltered and department reads). Rewritten with the stored result, in the same
+    transaction."""
+
+    id = fields.BigIntField(primary_key=True)
+    region_code = fields.CharField(max_length=6, default="")
+    industry_group = fields.CharField(max_length=32, default="")
+    size_class = fields.CharField(max_length=8, default="")
+    item_a = fields.IntField(default=0)
+    item_b = fields.IntField(default=0)
+    item_c = fields.IntField(default=0)
+    enterprises = fields.IntField(default=0)
+
+    class Meta:
+        table = "insight_bundle_count"
+        indexes = (("region_code", "size_class", "industry_group"),)
+
+
 PROPOSAL_STATUSES = ("proposed", "approved", "live", "evaluated", "abandoned")
 
 

@@ -33,7 +33,7 @@ BACKEND = os.environ.get("TEST_BACKEND", "embedded")
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ARTIFACTS = Path(__file__).parent / "artifacts"
-TABLES = ["insight_precomputed", "insight_case_mix_total", "insight_case_mix_day", "insight_case_mix_week", "insight_case_item_total", "insight_case_item_day", "insight_case_day", "insight_case_item_week", "insight_case_week", "insight_case_fact", "insight_policy_fact", "insight_proposal", "policy_consent", "policy_transition", "policy", "enterprise_tag", "consultation_event", "consultation_message", "consultation_rating", "callback_task", "rectification",
+TABLES = ["insight_bundle_count", "insight_precomputed", "insight_case_mix_total", "insight_case_mix_day", "insight_case_mix_week", "insight_case_item_total", "insight_case_item_day", "insight_case_day", "insight_case_item_week", "insight_case_week", "insight_case_fact", "insight_policy_fact", "insight_proposal", "policy_consent", "policy_transition", "policy", "enterprise_tag", "consultation_event", "consultation_message", "consultation_rating", "callback_task", "rectification",
           "consultation", "consultant_load", "faq_entry", "canned_answer", "deadline_rule", "staff_skill", "topic",
           "notification_delivery", "inbox_message", "notification_campaign", "notification_preference",
           "subscribe_credit", "wechat_follower", "enterprise_invitation", "wechat_event", "service_item", "app_user", "enterprise",

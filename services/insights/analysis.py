@@ -263,26 +263,42 @@ def bundle_candidates(events: Iterable[tuple[int, int, object]], departments: Ma
 
     ``events``: (enterprise, item, when) — ``when`` a date or a datetime; an enterprise
     counts once for a set when all the set's items occur in one window of
-    ``window_days`` starting at one of its events. Pairs are counted exactly, however
-    many items a window holds. Triples are counted from windows of at most
-    ``max_items_per_window`` distinct items: a window crowded with more (an enterprise
-    asking about everything at once) says little about which three belong together, and
-    its combinations grow with the cube of its size. Support = enterprises with the set /
-    enterprises with any item; lift = support(set) / Π support(item) (> 1: needed
-    together more often than chance). Sets needed by fewer than ``min_enterprises`` are
-    dropped. Ranked by support then lift.
+    ``window_days`` starting at one of its events (``enterprise_bundles``). Support =
+    enterprises with the set / enterprises with any item; lift = support(set) / Π
+    support(item) (> 1: needed together more often than chance). Sets needed by fewer
+    than ``min_enterprises`` are dropped. Ranked by support then lift (``rank_bundles``).
     """
+    single: dict[int, int] = defaultdict(int)
+    sets: dict[tuple[int, ...], int] = defaultdict(int)
+    n = 0
+    for _, items, found in enterprise_bundles(events, departments, window_days=window_days, max_size=max_size,
+                                              max_items_per_window=max_items_per_window):
+        n += 1
+        for item in items:
+            single[item] += 1
+        for combo in found:
+            sets[combo] += 1
+    return rank_bundles(sets, single, n, departments, min_enterprises=min_enterprises)
+
+
+def enterprise_bundles(events: Iterable[tuple[int, int, object]], departments: Mapping[int, int], *,
+                       window_days: int = 30, max_size: int = 3, max_items_per_window: int = 8):
+    """Per enterprise with an item of ``departments``: (enterprise, its items, the sets it
+    needed together). The counts of ``bundle_candidates`` are sums of these over
+    enterprises, so they also add up over any grouping of the enterprises (the stored
+    per-county, industry and size counts of ``views.precompute``).
+
+    Pairs are counted exactly, however many items a window holds. Triples are counted
+    from windows of at most ``max_items_per_window`` distinct items: a window crowded
+    with more (an enterprise asking about everything at once) says little about which
+    three belong together, and its combinations grow with the cube of its size."""
     by_ent: dict[int, dict] = defaultdict(lambda: defaultdict(set))
     for ent, item, at in events:
         if item in departments:
             by_ent[ent][at].add(item)
-    single: dict[int, int] = defaultdict(int)
-    sets: dict[tuple[int, ...], int] = defaultdict(int)
     span = timedelta(days=window_days)
     for ent, at_items in by_ent.items():
         whens = sorted(at_items)
-        for item in set().union(*at_items.values()):
-            single[item] += 1
         found: set[tuple[int, ...]] = set()
         inside: dict[int, int] = defaultdict(int)  # item → its events in [start, start + span]
         j = 0
@@ -308,9 +324,13 @@ def bundle_candidates(events: Iterable[tuple[int, int, object]], departments: Ma
                 inside[it] -= 1
                 if not inside[it]:
                     del inside[it]
-        for combo in found:
-            sets[combo] += 1
-    n = len(by_ent)
+        yield ent, set().union(*at_items.values()), found
+
+
+def rank_bundles(sets: Mapping[tuple[int, ...], int], single: Mapping[int, int], n: int,
+                 departments: Mapping[int, int], *, min_enterprises: int = 5) -> list[dict]:
+    """The candidates from counts: ``sets`` (set → enterprises), ``single`` (item →
+    enterprises) and ``n`` enterprises with any item; see ``bundle_candidates``."""
     out = []
     for combo, count in sets.items():
         if count < min_enterprises:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -43,13 +44,14 @@ from models.insights import CLOSE_BUCKETS, COMPLAINED_ELEMENTS, ELEMENT_COMPLAIN
 from services.errors import ValidationFailed
 from services.insights import analysis as A
 from services.insights import facts
-from services.insights.rollup import bounds, dialect, today as local_today
+from services.insights.rollup import _serialise, bounds, dialect, today as local_today
 from services.runtime import Runtime
 
 MAX_PERIOD_DAYS = 366
 RAW_DAYS = 90
 RAW_LIMIT = 2000  # emerging topics: the most recent unclassified questions
 BUNDLE_LIMIT = 200_000
+BUNDLES_SHOWN = 100
 CACHE_SECONDS = 600
 LIVE_SECONDS = 60
 DEFAULT_MIN_ENTERPRISES = 5  # bundles: the console's defaults (``handlers.insights``)
@@ -563,13 +565,107 @@ async def _bundles_compute(f: Filters, min_enterprises: int, window_days: int) -
     depts = {i: item["department_id"] for i, item in n["item"].items()}
     found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=window_days,
                                     min_enterprises=min_enterprises)
+    return _bundles_shown(f, found, n), len({e for e, _, _ in raw})
+
+
+def _bundles_shown(f: Filters, found: list[dict], n: dict) -> list[dict]:
+    """The first ``BUNDLES_SHOWN`` of the ranked sets, under a department filter those
+    with one of the department's items, with names."""
+    depts = {i: item["department_id"] for i, item in n["item"].items()}
     if f.department_id:
         found = [b for b in found if any(depts[i] == f.department_id for i in b["items"])]
-    found = found[:100]
+    found = found[:BUNDLES_SHOWN]
     for b in found:
         b["labels"] = [n["item"][i]["name"] for i in b["items"]]
         b["department_names"] = [n["department"].get(depts[i], "") for i in b["items"]]
-    return found, len({e for e, _, _ in raw})
+    return found
+
+
+#: The enterprise mix of a ``BundleCount`` row that sums every mix (the unfiltered counts
+#: and a department's, without adding up every county's rows).
+MIX_ALL = ("*", "*", "*")
+
+
+def _bundle_counts(raw: list[tuple[int, int, date]], depts: dict[int, int], mix: dict[int, tuple[str, str, str]],
+                   window_days: int) -> dict[tuple, int]:
+    """(enterprise mix, item_a, item_b, item_c) → enterprises: each enterprise's presence,
+    items and sets (``A.enterprise_bundles``), added to its own mix."""
+    counts: dict[tuple, int] = defaultdict(int)
+    for ent, items, found in A.enterprise_bundles(raw, depts, window_days=window_days):
+        cell = mix.get(ent, ("", "", ""))
+        counts[(cell, 0, 0, 0)] += 1
+        for i in items:
+            counts[(cell, i, 0, 0)] += 1
+        for combo in found:
+            counts[(cell, *combo, *(0,) * (3 - len(combo)))] += 1
+    return counts
+
+
+async def _store_bundle_counts(conn, counts: dict[tuple, int]) -> None:
+    """Add rows to ``insight_bundle_count`` (on the caller's transaction): on PostgreSQL one
+    INSERT of arrays, elsewhere row by row."""
+    if not counts:
+        return
+    cols = "region_code, industry_group, size_class, item_a, item_b, item_c, enterprises"
+    if dialect().pg:
+        arrays: list[list] = [[] for _ in range(7)]
+        for (cell, a, b, c), n in counts.items():
+            for column, value in zip(arrays, (*cell, a, b, c, n)):
+                column.append(value)
+        await conn.execute_query(
+            f"INSERT INTO insight_bundle_count ({cols}) SELECT * FROM unnest($1::varchar[], $2::varchar[], "
+            "$3::varchar[], $4::int[], $5::int[], $6::int[], $7::int[])", arrays)
+    else:
+        await conn.execute_many(f"INSERT INTO insight_bundle_count ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                [[*cell, a, b, c, n] for (cell, a, b, c), n in counts.items()])
+
+
+async def _bundles_from_counts(f: Filters, min_enterprises: int) -> tuple[list[dict], int]:
+    """The candidates under ``f``'s enterprise mix (summed over its cells; without one,
+    the ``MIX_ALL`` rows) and department, from ``insight_bundle_count``: the same figures
+    ``_bundles_compute`` gives for the stored period. The database drops the sets below
+    ``min_enterprises`` and, under a department, those without one of its items, so
+    only what can be shown comes back (thousands of rows, not tens of thousands)."""
+    p = facts.Params(dialect())
+    names_ = await names("item", "department")
+    depts = {i: item["department_id"] for i, item in names_["item"].items()}
+    mix = {k: getattr(f, k) for k in ("region_code", "industry_group", "size_class") if getattr(f, k)}
+    cells = mix or dict(zip(("region_code", "industry_group", "size_class"), MIX_ALL))
+    conds = [f"{k} = {p(v)}" for k, v in cells.items()]
+    if f.department_id:
+        own = ", ".join(str(int(i)) for i, d in depts.items() if d == f.department_id) or "NULL"
+        conds.append(f"(item_b = 0 OR item_a IN ({own}) OR item_b IN ({own}) OR item_c IN ({own}))")
+    _, rows = await connections.get("default").execute_query(
+        f"SELECT item_a, item_b, item_c, SUM(enterprises) AS n FROM insight_bundle_count WHERE {' AND '.join(conds)} "
+        f"GROUP BY item_a, item_b, item_c HAVING item_b = 0 OR SUM(enterprises) >= {p(min_enterprises)}", p.values)
+    single: dict[int, int] = {}
+    sets: dict[tuple[int, ...], int] = {}
+    total = 0
+    for r in rows:
+        a, b, c, k = r["item_a"], r["item_b"], r["item_c"], int(r["n"])
+        if b:
+            sets[(a, b, c) if c else (a, b)] = k
+        elif a:
+            single[a] = k
+        else:
+            total = k
+    if len(sets) > BUNDLES_SHOWN and total:
+        # ranked by support first: a set below the support of the BUNDLES_SHOWN-th largest
+        # count is not shown, and ranking thousands of them is most of the time here
+        floor = round(heapq.nlargest(BUNDLES_SHOWN, sets.values())[-1] / total, 4)
+        sets = {key: k for key, k in sets.items() if round(k / total, 4) >= floor}
+    sets = {key: k for key, k in sets.items() if all(i in depts for i in key)}
+    found = A.rank_bundles(sets, single, total, depts, min_enterprises=min_enterprises) if total else []
+    return _bundles_shown(f, found, names_), total
+
+
+async def _counts_period(window_days: int, min_enterprises: int) -> dict | None:
+    """The period of the stored bundle counts, when they serve this window and threshold."""
+    bodies = await Precomputed.filter(view="bundles").values_list("body", flat=True)
+    counted = bodies[0][2] if bodies and len(bodies[0]) > 2 else None
+    if not counted or counted["window_days"] != window_days or min_enterprises < counted["min_enterprises"]:
+        return None
+    return counted
 
 
 async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_days: int = 30) -> dict:
@@ -577,20 +673,25 @@ async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_d
     cadence of the rollup —, not on every visit: a second of per-enterprise sequences at
     a million cases a year. For the console's default filters the scheduled job computes
     it after each rollup (``precompute``) and the view reads that result for the rest of
-    the day until the next run replaces it; for other filters it is computed on the first
-    visit and kept in Redis for ``CACHE_SECONDS``. Either way a case asked in between
-    shows up at the next computation, as the method text says. A supervisor's department
-    filter keeps the sets that include one of the department's items — the other
-    department is the point."""
+    the day until the next run replaces it; with it the job stores the counts per
+    enterprise mix (``insight_bundle_count``), from which any county, industry, size or
+    department filter over the same period is summed. For other periods it is computed
+    on the first visit and kept in Redis for ``CACHE_SECONDS``. Either way a case asked
+    in between shows up at the next computation, as the method text says. A
+    supervisor's department filter keeps the sets that include one of the department's
+    items — the other department is the point."""
     digest = _bundles_key(f, min_enterprises, window_days)
     stored = await _stored(digest)
     if stored is not None:
-        found, enterprises = stored
+        found, enterprises = stored[:2]
     else:
         key = f"{rt.keys.prefix}:insights:bundles:{digest}"
         cached = await rt.redis.get(key) if caching(rt) else None
+        counted = None if cached else await _counts_period(window_days, min_enterprises)
         if cached:
             found, enterprises = orjson.loads(cached)
+        elif counted and counted["since"] == f.since.isoformat() and counted["until"] == f.until.isoformat():
+            found, enterprises = await _bundles_from_counts(f, min_enterprises)
         else:
             found, enterprises = await _bundles_compute(f, min_enterprises, window_days)
             if caching(rt):
@@ -600,6 +701,52 @@ async def bundles(rt: Runtime, f: Filters, *, min_enterprises: int = 5, window_d
             "method": f"同一企业 {window_days} 天内先后需要、且来自至少两个部门的 2–3 个事项（按日计；三项组合只取窗口内不超过 8 个事项的情形）；"
                       "支持度 = 含该组合的企业 / 有事项咨询的企业，提升度 = 支持度 / 各事项支持度之积（>1 表示比随机更常一起出现）；"
                       "结果每 10 分钟重新计算"}
+
+
+async def _precompute_bundles() -> None:
+    """The default filters' bundles, and their counts per enterprise mix (``_bundle_counts``)
+    unless the needs were cut at ``BUNDLE_LIMIT`` (a filtered computation would then see
+    needs the counts do not). The counts are made and written a county at a time, so
+    only one county's (tens of thousands of cells) is held at once, beside the sums
+    over every mix (``MIX_ALL``), from which the unfiltered result is ranked. The rewrite
+    takes the rollup's lock: two jobs deleting and inserting at once would each keep
+    their rows, and every count would be doubled."""
+    plain = dict(since=None, until=None, department=None, region_code=None, industry_group=None, size_class=None,
+                 forced_department=None)
+    f = await resolve(**plain, default_days=RAW_DAYS)
+    raw = await _needs(f)
+    n = await names("item", "department")
+    depts = {i: item["department_id"] for i, item in n["item"].items()}
+    counted = None
+    async with in_transaction() as conn:
+        await _serialise(conn, dialect())
+        await conn.execute_script("DELETE FROM insight_bundle_count")
+        if len(raw) < BUNDLE_LIMIT:
+            _, rows = await conn.execute_query("SELECT id, region_code, industry_group, size_class FROM enterprise")
+            mix = {r["id"]: (r["region_code"] or "", r["industry_group"] or "", r["size_class"] or "") for r in rows}
+            by_region: dict[str, list] = defaultdict(list)
+            for need in raw:
+                by_region[mix.get(need[0], ("",))[0]].append(need)
+            total: dict[tuple, int] = defaultdict(int)
+            for needs in by_region.values():
+                counts = await asyncio.to_thread(_bundle_counts, needs, depts, mix, DEFAULT_WINDOW_DAYS)
+                await _store_bundle_counts(conn, counts)
+                for (_, a, b, c), k in counts.items():
+                    total[(MIX_ALL, a, b, c)] += k
+            await _store_bundle_counts(conn, total)
+            if dialect().pg:  # the planner's row estimates for the new rows, as autovacuum would give them later
+                await conn.execute_script("ANALYZE insight_bundle_count")
+            single = {a: k for (_, a, b, _c), k in total.items() if a and not b}
+            sets = {tuple(i for i in key[1:] if i): k for key, k in total.items() if key[2]}
+            found = A.rank_bundles(sets, single, total.get((MIX_ALL, 0, 0, 0), 0), depts,
+                                   min_enterprises=DEFAULT_MIN_ENTERPRISES)
+            counted = {"since": f.since.isoformat(), "until": f.until.isoformat(),
+                       "window_days": DEFAULT_WINDOW_DAYS, "min_enterprises": 1}
+        else:
+            found = await asyncio.to_thread(A.bundle_candidates, raw, depts, window_days=DEFAULT_WINDOW_DAYS,
+                                            min_enterprises=DEFAULT_MIN_ENTERPRISES)
+        await _store("bundles", _bundles_key(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS),
+                     [_bundles_shown(f, found, n), len({e for e, _, _ in raw}), counted])
 
 
 # ---------------------------------------------------------------- precomputed raw-row views
@@ -678,8 +825,6 @@ async def precompute(*, embedded: bool = False, rt: Runtime | None = None) -> di
 
     if embedded:
         return {}
-    plain = dict(since=None, until=None, department=None, region_code=None, industry_group=None, size_class=None,
-                 forced_department=None)
     out: dict[str, Any] = {}
     for name in RAW_VIEWS:
         started = time.perf_counter()
@@ -687,9 +832,7 @@ async def precompute(*, embedded: bool = False, rt: Runtime | None = None) -> di
             if name == "emerging":
                 await refresh_emerging(rt)
             else:
-                f = await resolve(**plain, default_days=RAW_DAYS)
-                found, enterprises = await _bundles_compute(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS)
-                await _store(name, _bundles_key(f, DEFAULT_MIN_ENTERPRISES, DEFAULT_WINDOW_DAYS), [found, enterprises])
+                await _precompute_bundles()
             out[name] = round((time.perf_counter() - started) * 1000, 1)
         except Exception:
             log.exception("insights_precompute_failed", view=name)
