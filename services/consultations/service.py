@@ -663,7 +663,9 @@ def _binders(model: type) -> tuple[tuple[str, str, Any], ...]:
     intake, python -m bench intake): "as is" where it only casts to the field's type,
     which the values intake builds already have (and for aware datetimes); "now" and
     "now if unset" for ``auto_now`` and ``auto_now_add``; "json" for the encoder; "orm"
-    for any other field, whose own ``to_db_value`` is called."""
+    for any other field, whose own ``to_db_value`` is called. The ORM's validators (text
+    lengths) are not run here: the request schemas bound every text intake writes, and
+    PostgreSQL refuses a value longer than its column all the same."""
     out: list[tuple[str, str, Any]] = []
     for name, _, f in _columns(model):
         if isinstance(f, DatetimeField) and f.auto_now:
