@@ -304,7 +304,9 @@ async def kick(rt: Any, campaign_id: int) -> int:
     """After commit: offer the campaign's ready deliveries to the workers. Returns the count.
 
     Reads ids page by page (keyset), so a large campaign never sits in memory whole.
-    If this never runs (a crash right after commit), the sweeper offers the rows later.
+    A page shorter than a full one is the last: a single notice (a case's assignment) is
+    read with one query, not two. If this never runs (a crash right after commit), the
+    sweeper offers the rows later.
     """
     now = now_ms()
     total, last = 0, 0
@@ -312,9 +314,10 @@ async def kick(rt: Any, campaign_id: int) -> int:
         ids = await (Delivery.filter(campaign_id=campaign_id, status="queued", digest=False, id__gt=last)
                      .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
                      .order_by("id").limit(_KICK_PAGE).values_list("id", flat=True))
-        if not ids:
+        if ids:
+            total += await push_ids(rt, list(ids))
+        if len(ids) < _KICK_PAGE:
             return total
-        total += await push_ids(rt, list(ids))
         last = ids[-1]
 
 

@@ -101,6 +101,21 @@ async def in_inbox(user: User, campaign_id: int) -> bool:
 
 # ------------------------------------------------------------------ the happy path
 
+@pytest.mark.parametrize("page", [2, 3, 4])
+async def test_kick_offers_every_ready_delivery_across_pages(rt, settings, monkeypatch, page):
+    """Four deliveries (two people, subscribe and template each) kicked in pages of 2, 3
+    and 4: an exact multiple of the page, a short last page, one full page. Each is
+    offered once, and the worker delivers them all."""
+    monkeypatch.setattr(outbox, "_KICK_PAGE", page)
+    clock = Clock(tomorrow("10:00"))
+    people = [await person(follower=True, settings=settings) for _ in range(2)]
+    cid = await publish(people, at_ms=clock())
+    assert await outbox.kick(rt, cid) == 4
+    await DeliveryWorker(rt, clock=clock).run_until_idle()
+    assert sorted(d.status for d in (await rows(cid)).values()) == ["delivered"] * 4
+
+
+
 async def test_a_campaign_reaches_every_channel_and_uses_one_subscribe_credit(rt, settings, sandbox_state):
     clock = Clock(tomorrow("10:00"))
     alice = await person(credits=2, follower=True, settings=settings)
