@@ -35,7 +35,7 @@ class DropFieldIndex(ops.AlterField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0014_policy_reach_brin')]
+    dependencies = [('models', '0016_bundle_counts')]
 
     initial = False
 
