@@ -146,6 +146,9 @@ _PROFILE_SQL = ("SELECT e.id, e.industry_code, e.industry_group, e.size_class, e
                 "LEFT JOIN enterprise_tag t ON t.enterprise_id = e.id WHERE e.id {where}")
 #: Enterprises loaded by one query at most (SQLite's limit on parameters is far above it).
 PROFILE_BATCH_SIZE = 256
+#: Profile queries a process sends at once before it gathers the next enterprises into one
+#: (bench feed at 64 connections, p99: 4 → 29–34 ms, 1 → 32–42 ms, unbatched 24–68 ms).
+PROFILE_QUERIES_IN_FLIGHT = 4
 
 
 async def profiles_of(enterprise_ids: Sequence[int]) -> dict[int, R.Profile]:
@@ -185,9 +188,10 @@ class ProfileLoader:
 
     Under load the first requests of different enterprises arrive together, and each query
     of its own costs a pool round trip and a wake-up of a PostgreSQL backend on a busy
-    machine: those requests were the feed's slowest. So while a load is in flight, the
-    enterprises asked for meanwhile are gathered and loaded together by the next query as
-    soon as it returns, and the same enterprise asked for twice is loaded once.
+    machine: those requests were the feed's slowest. So while ``PROFILE_QUERIES_IN_FLIGHT``
+    loads are in flight, the enterprises asked for meanwhile are gathered and loaded
+    together by one query as soon as one of those returns, and the same enterprise asked
+    for twice is loaded once. Below that many a first request queries at once, as if alone.
 
     A request never joins a load that was already sent: the profile must be read after
     the request read the enterprise's version key (see :class:`ProfileCache`), and a
@@ -196,15 +200,15 @@ class ProfileLoader:
     """
 
     def __init__(self) -> None:
-        self._busy = False
+        self._in_flight = 0
         self._next: dict[int, asyncio.Future[R.Profile | None]] = {}
         self._tasks: set[asyncio.Task] = set()
 
     async def load(self, enterprise_id: int) -> R.Profile | None:
-        if not self._busy:
-            # Nothing in flight: query at once, in the caller's task, as without batching
-            # (a batch of one costs no extra event-loop turn).
-            self._busy = True
+        if self._in_flight < PROFILE_QUERIES_IN_FLIGHT:
+            # Room for one more query: send it at once, in the caller's task (a batch of
+            # one costs no extra event-loop turn).
+            self._in_flight += 1
             try:
                 return (await profiles_of([enterprise_id])).get(enterprise_id)
             finally:
@@ -217,7 +221,7 @@ class ProfileLoader:
 
     def _send_next(self) -> None:
         if not self._next:
-            self._busy = False
+            self._in_flight -= 1
             return
         ids = list(itertools.islice(self._next, PROFILE_BATCH_SIZE))
         batch = {eid: self._next.pop(eid) for eid in ids}

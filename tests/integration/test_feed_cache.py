@@ -250,10 +250,14 @@ async def _enterprises(client, api, name: str, copies: int = 2) -> list[tuple[st
 
 
 class _Gate:
-    """Holds the first profile query until the requests sent meanwhile wait for the next
-    one, so that a test knows which requests share a query."""
+    """Holds the first profile queries — as many as a process sends at once — until the
+    requests sent meanwhile wait for the next one, so that a test knows which requests
+    share a query. ``limit`` overrides how many a process sends at once."""
 
-    def __init__(self, client, monkeypatch, *, fail: bool = False) -> None:
+    def __init__(self, client, monkeypatch, *, fail: bool = False, limit: int | None = None) -> None:
+        if limit is not None:
+            monkeypatch.setattr(policies, "PROFILE_QUERIES_IN_FLIGHT", limit)
+        self.held = policies.PROFILE_QUERIES_IN_FLIGHT
         self.loader = policies.profile_cache(client.app[RUNTIME])._loader
         self.opened = asyncio.Event()
         self.loads: list[list[int]] = []
@@ -261,7 +265,7 @@ class _Gate:
 
         async def gated(enterprise_ids):
             self.loads.append(list(enterprise_ids))
-            if len(self.loads) == 1:
+            if len(self.loads) <= self.held:
                 await self.opened.wait()
             if fail:
                 raise ConnectionResetError("connection was closed in the middle of operation")
@@ -269,13 +273,19 @@ class _Gate:
 
         monkeypatch.setattr(policies, "profiles_of", gated)
 
+    async def all_held(self) -> None:
+        await self._until(lambda: len(self.loads) == self.held)
+
     async def open_when_waiting(self, ids: set[int]) -> None:
+        await self._until(lambda: len(self.loads) == self.held and set(self.loader._next) >= ids)
+        self.opened.set()
+
+    async def _until(self, condition) -> None:
         for _ in range(1000):
-            if len(self.loads) == 1 and set(self.loader._next) >= ids:
-                self.opened.set()
+            if condition():
                 return
             await asyncio.sleep(0.01)
-        raise AssertionError(f"the requests never waited for the next query: {self.loads} {list(self.loader._next)}")
+        raise AssertionError(f"the requests never came: {self.loads} {list(self.loader._next)}")
 
 
 async def _feed(client, token: str) -> tuple[int, bytes]:
@@ -289,17 +299,19 @@ async def test_concurrent_first_feeds_of_many_enterprises_share_one_query_and_ea
     await _library(client, api)
     made = await _enterprises(client, api, "batch")
     gate = _Gate(client, monkeypatch)
-    first, *rest = made
-    # The first enterprise's query is in flight; the others (one of them asked three times,
-    # as by several users at once) arrive meanwhile.
-    asked = [first, *rest, rest[0], rest[0]]
-    feeds = asyncio.gather(*(_feed(client, token) for token, _id, _want in asked))
+    leaders, rest = made[:gate.held], made[gate.held:]
+    # As many first requests as a process queries at once are in flight; the others (one
+    # of them asked three times, as by several users at once) arrive meanwhile.
+    asked = [*leaders, *rest, rest[0], rest[0]]
+    first = [asyncio.ensure_future(_feed(client, token)) for token, _id, _want in leaders]
+    await gate.all_held()
+    feeds = asyncio.gather(*first, *(_feed(client, token) for token, _id, _want in asked[gate.held:]))
     await gate.open_when_waiting({eid for _t, eid, _w in rest})
     answers = await asyncio.wait_for(feeds, 30)
 
-    assert gate.loads[0] == [first[1]]
-    assert sorted(gate.loads[1]) == sorted(eid for _t, eid, _w in rest)  # each enterprise once
-    assert len(gate.loads) == 2
+    assert sorted(gate.loads[:gate.held]) == sorted([eid] for _t, eid, _w in leaders)
+    assert sorted(gate.loads[gate.held]) == sorted(eid for _t, eid, _w in rest)  # each enterprise once
+    assert len(gate.loads) == gate.held + 1
     for (_token, eid, want), (status, body) in zip(asked, answers, strict=True):
         assert status == 200, body
         page = orjson.loads(body)
@@ -310,13 +322,13 @@ async def test_concurrent_first_feeds_of_many_enterprises_share_one_query_and_ea
     for (token, _eid, _want), (_status, body) in zip(asked, answers, strict=True):
         status, alone = await _feed(client, token)
         assert status == 200 and alone == body
-    assert all(len(load) == 1 for load in gate.loads[2:])
+    assert all(len(load) == 1 for load in gate.loads[gate.held + 1:])
 
 
 async def test_a_request_after_a_write_never_takes_a_profile_from_a_query_sent_before_it(client, api, monkeypatch):
     await _library(client, api)
     owner, ent = await api.owner("batch-after-write")
-    gate = _Gate(client, monkeypatch)
+    gate = _Gate(client, monkeypatch, limit=1)
     before = asyncio.ensure_future(_feed(client, owner))
     for _ in range(100):
         if gate.loads:
@@ -340,14 +352,16 @@ async def test_a_request_after_a_write_never_takes_a_profile_from_a_query_sent_b
 async def test_a_failed_load_answers_every_waiting_request_with_an_error_and_the_next_ones_work(
         client, api, monkeypatch):
     await _library(client, api)
-    made = await _enterprises(client, api, "batch-fail", copies=1)
+    made = await _enterprises(client, api, "batch-fail")
     real = policies.profiles_of
     gate = _Gate(client, monkeypatch, fail=True)
-    first, *rest = made
-    feeds = asyncio.gather(*(_feed(client, token) for token, _id, _want in made))
+    leaders, rest = made[:gate.held], made[gate.held:]
+    first = [asyncio.ensure_future(_feed(client, token)) for token, _id, _want in leaders]
+    await gate.all_held()
+    feeds = asyncio.gather(*first, *(_feed(client, token) for token, _id, _want in rest))
     await gate.open_when_waiting({eid for _t, eid, _w in rest})
     answers = await asyncio.wait_for(feeds, 30)  # no request is left hanging
-    assert len(gate.loads) == 2
+    assert len(gate.loads) == gate.held + 1 and len(answers) == len(made)
     for status, body in answers:
         assert status == 500
         error = orjson.loads(body)["error"]
