@@ -12,6 +12,7 @@ Two kinds of matching, each where it is cheap:
   session lookup: the enterprise's profile (row and tags) is cached per process under a
   per-enterprise version key that every profile or tag write renews, the session lookup
   reads that key in the same script, and the database is asked only when it has moved.
+  First requests of many enterprises at once share their queries (:class:`ProfileLoader`).
   Summaries are serialized once per snapshot, each policy remembers its verdict for the
   profile fields its rules read, and a cached profile keeps its ranked feed for the
   snapshot and day it was worked out for.
