@@ -12,7 +12,6 @@ Two kinds of matching, each where it is cheap:
   session lookup: the enterprise's profile (row and tags) is cached per process under a
   per-enterprise version key that every profile or tag write renews, the session lookup
   reads that key in the same script, and the database is asked only when it has moved.
-  First requests of many enterprises at once share their queries (:class:`ProfileLoader`).
   Summaries are serialized once per snapshot, each policy remembers its verdict for the
   profile fields its rules read, and a cached profile keeps its ranked feed for the
   snapshot and day it was worked out for.
@@ -20,11 +19,10 @@ Two kinds of matching, each where it is cheap:
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import operator
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -142,33 +140,20 @@ async def _read(row: Policy, viewer: Principal, *, match: R.Match | None = None,
 # ----------------------------------------------------------------- enterprise profile
 
 
-_PROFILE_SQL = ("SELECT e.id, e.industry_code, e.industry_group, e.size_class, e.region_code, e.employees, "
-                "e.revenue, e.founded_on, t.tag FROM enterprise e "
-                "LEFT JOIN enterprise_tag t ON t.enterprise_id = e.id WHERE e.id {where}")
-#: Enterprises loaded by one query at most (SQLite's limit on parameters is far above it).
-PROFILE_BATCH_SIZE = 256
-#: Profile queries a process sends at once before it gathers the next enterprises into one
-#: (bench feed at 64 connections, p99: 4 → 29–34 ms, 1 → 32–42 ms, unbatched 24–68 ms).
-PROFILE_QUERIES_IN_FLIGHT = 4
+_PROFILE_SQL = ("SELECT e.industry_code, e.industry_group, e.size_class, e.region_code, e.employees, e.revenue, "
+                "e.founded_on, t.tag FROM enterprise e LEFT JOIN enterprise_tag t ON t.enterprise_id = e.id "
+                "WHERE e.id = {p}")
 
 
-async def profiles_of(enterprise_ids: Sequence[int]) -> dict[int, R.Profile]:
-    """The enterprises as matching sees them, in one query (one row per tag held);
-    ids without an enterprise are missing from the answer.
+async def profile_of(enterprise_id: int) -> R.Profile | None:
+    """The enterprise as matching sees it, in one query (one row per tag held).
 
     Raw SQL rather than two ORM queries: this is the only database work of a feed
     request, and the feed is the busiest route of the mini-program."""
-    if _dialect() == "postgres":
-        text, args = _PROFILE_SQL.format(where="= ANY($1::int[])"), [list(enterprise_ids)]
-    else:
-        text, args = _PROFILE_SQL.format(where=f"IN ({', '.join('?' * len(enterprise_ids))})"), list(enterprise_ids)
-    grouped: dict[int, list[Mapping[str, Any]]] = {}
-    for row in await read_rows(text, args):
-        grouped.setdefault(row["id"], []).append(row)
-    return {eid: _profile(found) for eid, found in grouped.items()}
-
-
-def _profile(rows: list[Mapping[str, Any]]) -> R.Profile:
+    text = _PROFILE_SQL.format(p="$1" if _dialect() == "postgres" else "?")
+    rows = await read_rows(text, [enterprise_id])
+    if not rows:
+        return None
     e = rows[0]
     revenue = e["revenue"]
     founded = e["founded_on"]
@@ -178,75 +163,6 @@ def _profile(rows: list[Mapping[str, Any]]) -> R.Profile:
                      size_class=e["size_class"], region_code=e["region_code"], employees=e["employees"],
                      revenue=None if revenue is None else Decimal(str(revenue)), founded_on=founded,
                      tags=frozenset(r["tag"] for r in rows if r["tag"] is not None))
-
-
-async def profile_of(enterprise_id: int) -> R.Profile | None:
-    return (await profiles_of([enterprise_id])).get(enterprise_id)
-
-
-class ProfileLoader:
-    """Loads the profiles of the feed's first requests, one query for many enterprises.
-
-    Under load the first requests of different enterprises arrive together, and each query
-    of its own costs a pool round trip and a wake-up of a PostgreSQL backend on a busy
-    machine: those requests were the feed's slowest. So while ``PROFILE_QUERIES_IN_FLIGHT``
-    loads are in flight, the enterprises asked for meanwhile are gathered and loaded
-    together by one query as soon as one of those returns, and the same enterprise asked
-    for twice is loaded once. Below that many a first request queries at once, as if alone.
-
-    A request never joins a load that was already sent: the profile must be read after
-    the request read the enterprise's version key (see :class:`ProfileCache`), and a
-    query sent earlier may have read the profile before the write that moved the key.
-    A failed query fails every request that waited for it, as a query of its own would.
-    """
-
-    def __init__(self) -> None:
-        self._in_flight = 0
-        self._next: dict[int, asyncio.Future[R.Profile | None]] = {}
-        self._tasks: set[asyncio.Task] = set()
-
-    async def load(self, enterprise_id: int) -> R.Profile | None:
-        if self._in_flight < PROFILE_QUERIES_IN_FLIGHT:
-            # Room for one more query: send it at once, in the caller's task (a batch of
-            # one costs no extra event-loop turn).
-            self._in_flight += 1
-            try:
-                return (await profiles_of([enterprise_id])).get(enterprise_id)
-            finally:
-                self._send_next()
-        waiter = self._next.get(enterprise_id)
-        if waiter is None:
-            waiter = self._next[enterprise_id] = asyncio.get_running_loop().create_future()
-        # Shielded: a request that goes away must not cancel the load of the others waiting.
-        return await asyncio.shield(waiter)
-
-    def _send_next(self) -> None:
-        if not self._next:
-            self._in_flight -= 1
-            return
-        ids = list(itertools.islice(self._next, PROFILE_BATCH_SIZE))
-        batch = {eid: self._next.pop(eid) for eid in ids}
-        task = asyncio.get_running_loop().create_task(self._load_batch(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _load_batch(self, batch: dict[int, asyncio.Future[R.Profile | None]]) -> None:
-        try:
-            found = await profiles_of(list(batch))
-        except asyncio.CancelledError:
-            for waiter in batch.values():
-                waiter.cancel()
-            raise
-        except Exception as exc:
-            for waiter in batch.values():
-                if not waiter.done():
-                    waiter.set_exception(exc)
-        else:
-            for eid, waiter in batch.items():
-                if not waiter.done():
-                    waiter.set_result(found.get(eid))
-        finally:
-            self._send_next()
 
 
 #: How long a process may use a cached profile at most, whatever Redis says: bounds the
@@ -278,8 +194,7 @@ class ProfileCache:
     the session lookup's script) instead of a database query and the pool's round trips."""
 
     def __init__(self) -> None:
-        self._entries: dict[int, CachedProfile] = {}
-        self._loader = ProfileLoader()
+        self._entries: dict[int, _CachedProfile] = {}
 
     async def get(self, rt: Runtime, enterprise_id: int, version: Any = UNREAD) -> CachedProfile | None:
         """``version``: the enterprise's version key as the session lookup read it in its
@@ -291,7 +206,7 @@ class ProfileCache:
         hit = self._entries.get(enterprise_id)
         if hit is not None and hit.version == version and now - hit.loaded_at < PROFILE_MAX_AGE:
             return hit
-        profile = await self._loader.load(enterprise_id)
+        profile = await profile_of(enterprise_id)
         self._entries.pop(enterprise_id, None)
         if profile is None:
             return None

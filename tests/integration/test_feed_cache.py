@@ -5,7 +5,6 @@ are exactly what the matching rules say."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from datetime import date, timedelta
 from decimal import Decimal
@@ -121,13 +120,13 @@ async def test_a_cached_profile_costs_no_database_query_until_it_changes(client,
     await _library(client, api)
     owner, ent = await api.owner("cache-counted")
     loads: list[int] = []
-    real = policies.profiles_of
+    real = policies.profile_of
 
-    async def counted(enterprise_ids):
-        loads.extend(enterprise_ids)
-        return await real(enterprise_ids)
+    async def counted(enterprise_id: int):
+        loads.append(enterprise_id)
+        return await real(enterprise_id)
 
-    monkeypatch.setattr(policies, "profiles_of", counted)
+    monkeypatch.setattr(policies, "profile_of", counted)
     for _ in range(3):
         await _titles(client, owner)
     assert loads == [ent["id"]]
@@ -222,154 +221,6 @@ async def test_the_feed_lists_the_same_matches_as_the_policy_pages(client, api):
         assert {k: v for k, v in item.items() if k != "match"} == {k: detail[k] for k in item if k != "match"}
     second = await (await client.get("/api/v1/policies/recommended?page=2&page_size=1", headers=auth(owner))).json()
     assert second["total"] == 2 and [i["id"] for i in second["items"]] == [page["items"][1]["id"]]
-
-
-# ----------------------------------------------------------------- first requests loaded together
-
-# (what differs from the default enterprise — 软件业 6 人, 南山区, 微型 —, its tags, the feed it must see)
-_KINDS = [
-    ({}, [], ["十人以下企业社保补贴", "深圳小微企业贴息"]),
-    ({"region_code": "440106"}, [], ["十人以下企业社保补贴"]),
-    ({"employees": 30, "revenue": 900}, [], ["深圳小微企业贴息"]),
-    ({"region_code": "440106", "employees": 50, "revenue": 900}, ["high_tech"], ["高新技术企业奖励"]),
-    ({}, ["high_tech"], ["十人以下企业社保补贴", "深圳小微企业贴息", "高新技术企业奖励"]),
-]
-
-
-async def _enterprises(client, api, name: str, copies: int = 2) -> list[tuple[str, int, list[str]]]:
-    """(owner's token, enterprise id, expected feed titles) for ``copies`` of each kind."""
-    made = []
-    for n, (fields, tags, expected) in enumerate(_KINDS * copies):
-        owner, ent = await api.owner(f"{name}-{n}", **fields)
-        if tags:
-            resp = await client.put(f"/api/v1/enterprises/{ent['id']}/tags", json={"tags": tags},
-                                    headers=auth(owner))
-            assert resp.status == 200, await resp.text()
-        made.append((owner, ent["id"], expected))
-    return made
-
-
-class _Gate:
-    """Holds the first profile queries — as many as a process sends at once — until the
-    requests sent meanwhile wait for the next one, so that a test knows which requests
-    share a query. ``limit`` overrides how many a process sends at once."""
-
-    def __init__(self, client, monkeypatch, *, fail: bool = False, limit: int | None = None) -> None:
-        if limit is not None:
-            monkeypatch.setattr(policies, "PROFILE_QUERIES_IN_FLIGHT", limit)
-        self.held = policies.PROFILE_QUERIES_IN_FLIGHT
-        self.loader = policies.profile_cache(client.app[RUNTIME])._loader
-        self.opened = asyncio.Event()
-        self.loads: list[list[int]] = []
-        real = policies.profiles_of
-
-        async def gated(enterprise_ids):
-            self.loads.append(list(enterprise_ids))
-            if len(self.loads) <= self.held:
-                await self.opened.wait()
-            if fail:
-                raise ConnectionResetError("connection was closed in the middle of operation")
-            return await real(enterprise_ids)
-
-        monkeypatch.setattr(policies, "profiles_of", gated)
-
-    async def all_held(self) -> None:
-        await self._until(lambda: len(self.loads) == self.held)
-
-    async def open_when_waiting(self, ids: set[int]) -> None:
-        await self._until(lambda: len(self.loads) == self.held and set(self.loader._next) >= ids)
-        self.opened.set()
-
-    async def _until(self, condition) -> None:
-        for _ in range(1000):
-            if condition():
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"the requests never came: {self.loads} {list(self.loader._next)}")
-
-
-async def _feed(client, token: str) -> tuple[int, bytes]:
-    resp = await client.get("/api/v1/policies/recommended", headers=auth(token))
-    assert resp.content_type == "application/json"
-    return resp.status, await resp.read()
-
-
-async def test_concurrent_first_feeds_of_many_enterprises_share_one_query_and_each_gets_its_own(
-        client, api, monkeypatch):
-    await _library(client, api)
-    made = await _enterprises(client, api, "batch")
-    gate = _Gate(client, monkeypatch)
-    leaders, rest = made[:gate.held], made[gate.held:]
-    # As many first requests as a process queries at once are in flight; the others (one
-    # of them asked three times, as by several users at once) arrive meanwhile.
-    asked = [*leaders, *rest, rest[0], rest[0]]
-    first = [asyncio.ensure_future(_feed(client, token)) for token, _id, _want in leaders]
-    await gate.all_held()
-    feeds = asyncio.gather(*first, *(_feed(client, token) for token, _id, _want in asked[gate.held:]))
-    await gate.open_when_waiting({eid for _t, eid, _w in rest})
-    answers = await asyncio.wait_for(feeds, 30)
-
-    assert sorted(gate.loads[:gate.held]) == sorted([eid] for _t, eid, _w in leaders)
-    assert sorted(gate.loads[gate.held]) == sorted(eid for _t, eid, _w in rest)  # each enterprise once
-    assert len(gate.loads) == gate.held + 1
-    for (_token, eid, want), (status, body) in zip(asked, answers, strict=True):
-        assert status == 200, body
-        page = orjson.loads(body)
-        assert sorted(p["title"] for p in page["items"]) == want, eid
-        assert page["total"] == len(want)
-    # A profile loaded with others gives the very bytes of one loaded on its own.
-    policies.profile_cache(client.app[RUNTIME])._entries.clear()
-    for (token, _eid, _want), (_status, body) in zip(asked, answers, strict=True):
-        status, alone = await _feed(client, token)
-        assert status == 200 and alone == body
-    assert all(len(load) == 1 for load in gate.loads[gate.held + 1:])
-
-
-async def test_a_request_after_a_write_never_takes_a_profile_from_a_query_sent_before_it(client, api, monkeypatch):
-    await _library(client, api)
-    owner, ent = await api.owner("batch-after-write")
-    gate = _Gate(client, monkeypatch, limit=1)
-    before = asyncio.ensure_future(_feed(client, owner))
-    for _ in range(100):
-        if gate.loads:
-            break
-        await asyncio.sleep(0.01)
-    assert gate.loads == [[ent["id"]]]  # the old profile's query is in flight
-    resp = await client.put(f"/api/v1/enterprises/{ent['id']}/tags", json={"tags": ["high_tech"]},
-                            headers=auth(owner))
-    assert resp.status == 200, await resp.text()
-    after = asyncio.ensure_future(_feed(client, owner))
-    await gate.open_when_waiting({ent["id"]})
-    status, body = await asyncio.wait_for(after, 30)
-    assert status == 200
-    assert sorted(p["title"] for p in orjson.loads(body)["items"]) == [
-        "十人以下企业社保补贴", "深圳小微企业贴息", "高新技术企业奖励"]
-    assert (await asyncio.wait_for(before, 30))[0] == 200
-    assert gate.loads == [[ent["id"]], [ent["id"]]]
-    assert await _titles(client, owner) == ["十人以下企业社保补贴", "深圳小微企业贴息", "高新技术企业奖励"]
-
-
-async def test_a_failed_load_answers_every_waiting_request_with_an_error_and_the_next_ones_work(
-        client, api, monkeypatch):
-    await _library(client, api)
-    made = await _enterprises(client, api, "batch-fail")
-    real = policies.profiles_of
-    gate = _Gate(client, monkeypatch, fail=True)
-    leaders, rest = made[:gate.held], made[gate.held:]
-    first = [asyncio.ensure_future(_feed(client, token)) for token, _id, _want in leaders]
-    await gate.all_held()
-    feeds = asyncio.gather(*first, *(_feed(client, token) for token, _id, _want in rest))
-    await gate.open_when_waiting({eid for _t, eid, _w in rest})
-    answers = await asyncio.wait_for(feeds, 30)  # no request is left hanging
-    assert len(gate.loads) == gate.held + 1 and len(answers) == len(made)
-    for status, body in answers:
-        assert status == 500
-        error = orjson.loads(body)["error"]
-        assert error["code"] == "internal_error" and error["message"] == "服务器开小差了，请稍后再试"
-
-    monkeypatch.setattr(policies, "profiles_of", real)  # the database is back
-    for token, _eid, want in made:
-        assert await _titles(client, token) == want
 
 
 # ----------------------------------------------------------------- the remembered verdicts
