@@ -11,21 +11,15 @@ Mind PostgreSQL's ``max_connections`` (100 by default) across API processes and 
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import structlog
-from tortoise import Tortoise, connections
+from tortoise import Tortoise
 from tortoise.migrations.api import migrate as migrate_api
 
-log = structlog.get_logger(__name__)
 MODELS_APP = "models"
 POOL_MAX_SIZE = 20
-#: Releases of connections whose rows were already handed back (see :func:`read_rows`).
-_RELEASING: set[asyncio.Task] = set()
 
 
 async def _keep_session(connection: Any) -> None:
@@ -83,39 +77,3 @@ async def close_db() -> None:
 async def migrate(database_url: str) -> None:
     await migrate_api(config=tortoise_config(database_url))
     await Tortoise.close_connections()
-
-
-async def read_rows(sql: str, args: Sequence[Any]) -> list[Mapping[str, Any]]:
-    """Rows of one read-only statement outside any transaction (PostgreSQL placeholders
-    ``$1``…, SQLite ``?``), handed back as soon as they arrive.
-
-    Why not ``execute_query_dict``: asyncpg returns a connection to the pool under
-    ``asyncio.shield``, a task of its own, so the caller resumes two event-loop turns after
-    its rows came in. Under load (64 connections on one process) a turn lasts several
-    milliseconds, and the feed's requests that must load a profile from the database were
-    the slowest 2 % because of it. Here the release runs in a task the caller does not
-    wait for; the pool gets the connection back in the next turn all the same. A failed
-    query is released before the error propagates, as before."""
-    conn = connections.get("default")
-    pool = getattr(conn, "_pool", None)
-    # Only the pool's own client: inside ``in_transaction`` the statement must run on the
-    # transaction's connection; before its first query the pool does not exist yet.
-    if type(conn).__name__ != "AsyncpgDBClient" or pool is None:
-        return await conn.execute_query_dict(sql, list(args))
-    con = await pool.acquire()
-    try:
-        rows = await con.fetch(sql, *args)
-    except BaseException:
-        await pool.release(con)
-        raise
-    task = asyncio.get_running_loop().create_task(pool.release(con))
-    _RELEASING.add(task)
-    task.add_done_callback(_released)
-    return rows
-
-
-def _released(task: asyncio.Task) -> None:
-    _RELEASING.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        # asyncpg has terminated the connection already; the pool opens a new one on demand.
-        log.warning("pool_release_failed", error=repr(task.exception()))

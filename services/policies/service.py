@@ -38,8 +38,8 @@ from tortoise.transactions import in_transaction
 
 from models import (Department, Enterprise, EnterpriseTag, Policy, PolicyConsent, PolicyTransition, ServiceItem,
                     User)
+from models.rows import read_rows
 from notifications import outbox
-from server import db
 from services import audit
 from services.auth.principal import UNREAD, Principal
 from services.enterprises.service import bump_profile_version
@@ -151,7 +151,7 @@ async def profile_of(enterprise_id: int) -> R.Profile | None:
     Raw SQL rather than two ORM queries: this is the only database work of a feed
     request, and the feed is the busiest route of the mini-program."""
     text = _PROFILE_SQL.format(p="$1" if _dialect() == "postgres" else "?")
-    rows = await db.read_rows(text, [enterprise_id])
+    rows = await read_rows(text, [enterprise_id])
     if not rows:
         return None
     e = rows[0]

@@ -1,4 +1,4 @@
-"""``server.db.read_rows``: the feed's profile query hands its rows back before asyncpg
+"""``models.rows.read_rows``: the feed's profile query hands its rows back before asyncpg
 has put the connection back in the pool. The connection must still come back, also when
 the statement fails, and a read inside a transaction must see that transaction's rows."""
 
@@ -12,7 +12,7 @@ from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
 from models import Topic
-from server import db
+from models.rows import read_rows
 from tests.conftest import BACKEND
 
 _PLACEHOLDER = "$1" if BACKEND == "pg" else "?"
@@ -25,24 +25,24 @@ async def _settle() -> None:
 
 
 async def test_rows_come_back_as_the_statement_gives_them(client):
-    rows = await db.read_rows(f"SELECT 40 + {_PLACEHOLDER} AS answer", [2])
+    rows = await read_rows(f"SELECT 40 + {_PLACEHOLDER} AS answer", [2])
     assert [dict(r) for r in rows] == [{"answer": 42}]
 
 
 @pytest.mark.skipif(BACKEND != "pg", reason="the early hand-back exists for the asyncpg pool; SQLite has no pool")
 async def test_the_connection_goes_back_to_the_pool_also_after_a_failed_statement(client):
-    await db.read_rows("SELECT 1 AS one", [])  # the pool exists from here on
+    await read_rows("SELECT 1 AS one", [])  # the pool exists from here on
     await _settle()
     pool = connections.get("default")._pool
     idle = pool.get_idle_size()
-    assert (await db.read_rows("SELECT $1::int AS n", [7]))[0]["n"] == 7
+    assert (await read_rows("SELECT $1::int AS n", [7]))[0]["n"] == 7
     await _settle()
     assert pool.get_idle_size() == idle
     with pytest.raises(Exception, match="no_such_table"):
-        await db.read_rows("SELECT * FROM no_such_table WHERE id = $1", [1])
+        await read_rows("SELECT * FROM no_such_table WHERE id = $1", [1])
     await _settle()
     assert pool.get_idle_size() == idle
-    many = await asyncio.gather(*(db.read_rows("SELECT $1::int AS n", [n]) for n in range(30)))
+    many = await asyncio.gather(*(read_rows("SELECT $1::int AS n", [n]) for n in range(30)))
     assert [rows[0]["n"] for rows in many] == list(range(30))
     await _settle()
     assert pool.get_idle_size() >= idle
@@ -52,7 +52,7 @@ async def test_inside_a_transaction_the_read_sees_its_own_uncommitted_rows(clien
     with pytest.raises(OperationalError):
         async with in_transaction() as conn:
             await Topic.create(code="read-rows", name="测试", using_db=conn)
-            rows = await db.read_rows(f"SELECT name FROM topic WHERE code = {_PLACEHOLDER}", ["read-rows"])
+            rows = await read_rows(f"SELECT name FROM topic WHERE code = {_PLACEHOLDER}", ["read-rows"])
             assert [r["name"] for r in rows] == ["测试"]
             raise OperationalError("roll back the test row")
-    assert await db.read_rows(f"SELECT name FROM topic WHERE code = {_PLACEHOLDER}", ["read-rows"]) == []
+    assert await read_rows(f"SELECT name FROM topic WHERE code = {_PLACEHOLDER}", ["read-rows"]) == []
