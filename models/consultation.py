@@ -163,6 +163,9 @@ class ConsultationEvent(Model):
     class Meta:
         table = "consultation_event"
         ordering = ["id"]
+        # A case's history is read in id order, and PostgreSQL indexes no foreign key by
+        # itself: without this every case page and cascade delete scanned all events.
+        indexes = [Index(fields=["consultation_id", "id"])]
 
 
 class ConsultationMessage(Model):
@@ -180,6 +183,7 @@ class ConsultationMessage(Model):
     class Meta:
         table = "consultation_message"
         ordering = ["id"]
+        indexes = [Index(fields=["consultation_id", "id"])]  # the thread, as for events
 
 
 class CannedAnswer(Model):
