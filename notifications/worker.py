@@ -637,15 +637,30 @@ class DeliveryWorker:
         st = Statement(conn)
         # Rows a worker is claiming or recording right now are skipped, not waited for:
         # waiting would let the sweeper and a claim lock rows in opposite orders (deadlock).
-        skip_locked = " FOR UPDATE SKIP LOCKED" if st.pg else ""
-        rows = await conn.execute_query_dict(
-            f"UPDATE notification_delivery SET "
-            f"status = CASE WHEN status = 'sending' THEN 'queued' ELSE status END, "
-            f"offer_at = {st.p(now + self.cfg.claim_timeout_ms)} "
-            f"WHERE id IN (SELECT id FROM notification_delivery WHERE status IN {statuses} "
-            f"  AND offer_at <= {st.p(now)} AND digest = FALSE LIMIT {int(self.cfg.sweep_page)}{skip_locked}) "
-            f"AND status IN {statuses} AND offer_at <= {st.p(now)} "
-            f"RETURNING id", st.params)
+        # The page is picked once, in a MATERIALIZED CTE (PostgreSQL). Written as ``id IN
+        # (subquery)``, one sweep over 100,000 overdue rows (bench push) ran for minutes at
+        # full CPU while the workers' claims waited on its locks — most likely a plan that
+        # rescanned the locking subquery per row, chosen on statistics not yet renewed after
+        # the publish. A materialized page cannot be rescanned, whatever the statistics.
+        if st.pg:
+            rows = await conn.execute_query_dict(
+                f"WITH page AS MATERIALIZED (SELECT id FROM notification_delivery WHERE status IN {statuses} "
+                f"  AND offer_at <= {st.p(now)} AND digest = FALSE LIMIT {int(self.cfg.sweep_page)} "
+                f"  FOR UPDATE SKIP LOCKED) "
+                f"UPDATE notification_delivery d SET "
+                f"status = CASE WHEN d.status = 'sending' THEN 'queued' ELSE d.status END, "
+                f"offer_at = {st.p(now + self.cfg.claim_timeout_ms)} "
+                f"FROM page WHERE d.id = page.id AND d.status IN {statuses} AND d.offer_at <= {st.p(now)} "
+                f"RETURNING d.id", st.params)
+        else:
+            rows = await conn.execute_query_dict(
+                f"UPDATE notification_delivery SET "
+                f"status = CASE WHEN status = 'sending' THEN 'queued' ELSE status END, "
+                f"offer_at = {st.p(now + self.cfg.claim_timeout_ms)} "
+                f"WHERE id IN (SELECT id FROM notification_delivery WHERE status IN {statuses} "
+                f"  AND offer_at <= {st.p(now)} AND digest = FALSE LIMIT {int(self.cfg.sweep_page)}) "
+                f"AND status IN {statuses} AND offer_at <= {st.p(now)} "
+                f"RETURNING id", st.params)
         if not rows:
             return 0
         ids = sorted(r["id"] for r in rows)
