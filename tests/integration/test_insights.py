@@ -45,7 +45,11 @@ async def _world(seed: int = 5) -> dict:
 
     async def case(ent, days_ago, *, topic="steady", item=None, kind="consultation", element=None, late=False,
                    score=None, content="请问怎么办理", series=None):
-        at = now - timedelta(days=days_ago, minutes=rng.randint(1, 600))
+        minutes = rng.randint(1, 600)
+        # on the day ``days_ago`` names even just after midnight, when going back up to 10
+        # hours would move the case to the day before (and out of "this week" for rising)
+        day_start = datetime.combine((now - timedelta(days=days_ago)).date(), datetime.min.time(), TZ)
+        at = min(now, max(now - timedelta(days=days_ago, minutes=minutes), day_start + timedelta(seconds=minutes)))
         due = at + timedelta(days=2)
         first = at + (timedelta(days=4) if late else timedelta(hours=3))
         first = first if first < now else None
