@@ -422,7 +422,7 @@ async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
     span = f"day >= {d.date(since)} AND day <= {d.date(until)}"
     started = time.perf_counter()
     async with in_transaction() as conn:
-        await _serialise(conn, d)
+        await serialise(conn, d)
         for table, dims, measures, select in (
                 ("insight_case_fact", CASE_DIMENSIONS, CASE_MEASURES, case_select(d, lo, hi)),
                 ("insight_policy_fact", POLICY_DIMENSIONS, POLICY_MEASURES, policy_select(d, lo, hi))):
@@ -484,7 +484,7 @@ async def rollup(since: date, until: date, *, totals: bool = True) -> dict:
 ROLLUP_LOCK = 0x5A5A_0005
 
 
-async def _serialise(conn, d: Dialect) -> None:
+async def serialise(conn, d: Dialect) -> None:
     """Wait for any other rollup transaction to commit before this one starts rewriting.
 
     Two rollups over the same days at once (the scheduled job of one process and a
@@ -502,7 +502,7 @@ async def drop_totals(since: date) -> None:
     rebuilds totals starts right after the last week left."""
     d = dialect()
     async with in_transaction() as conn:
-        await _serialise(conn, d)
+        await serialise(conn, d)
         for total, *_ in RUNNING_TOTALS:
             await conn.execute_script(f"DELETE FROM {total} WHERE week >= {d.date(monday(since))}")
 
@@ -511,7 +511,7 @@ async def rebuild_totals(since: date) -> None:
     """Rebuild the running totals from the week of ``since`` to the last week there is."""
     d = dialect()
     async with in_transaction() as conn:
-        await _serialise(conn, d)
+        await serialise(conn, d)
         await all_totals(conn, d, monday(since))
 
 

@@ -44,7 +44,7 @@ from models.insights import CLOSE_BUCKETS, COMPLAINED_ELEMENTS, ELEMENT_COMPLAIN
 from services.errors import ValidationFailed
 from services.insights import analysis as A
 from services.insights import facts
-from services.insights.rollup import _serialise, bounds, dialect, today as local_today
+from services.insights.rollup import bounds, dialect, serialise, today as local_today
 from services.runtime import Runtime
 
 MAX_PERIOD_DAYS = 366
@@ -719,7 +719,7 @@ async def _precompute_bundles() -> None:
     depts = {i: item["department_id"] for i, item in n["item"].items()}
     counted = None
     async with in_transaction() as conn:
-        await _serialise(conn, dialect())
+        await serialise(conn, dialect())
         await conn.execute_script("DELETE FROM insight_bundle_count")
         if len(raw) < BUNDLE_LIMIT:
             _, rows = await conn.execute_query("SELECT id, region_code, industry_group, size_class FROM enterprise")

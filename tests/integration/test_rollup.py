@@ -140,6 +140,28 @@ CHECKED = ("cases", "merged", "repeats", "answered", "answered_on_time", "first_
            "callbacks_due", "callbacks_done", *FIRST_ANSWER_BUCKETS, *CLOSE_BUCKETS)
 
 
+async def _assert_backfill_gives_the_rolled_rows(migration_name: str, models: tuple) -> None:
+    """The migration's backfill, run on emptied tables, writes the rows the rollup wrote."""
+    import importlib
+
+    from tortoise import connections
+
+    migration = importlib.import_module(f"models.migrations.{migration_name}")
+    tables = []
+    for model in models:
+        cols = sorted(model._meta.db_fields - {"id"})
+        tables.append((model, cols, sorted(await model.all().values_list(*cols))))
+        assert tables[-1][2]
+        await model.all().delete()
+
+    class Editor:
+        client = connections.get("default")
+
+    await migration._backfill(None, Editor())
+    for model, cols, rolled in tables:
+        assert sorted(await model.all().values_list(*cols)) == rolled, model
+
+
 async def _fact_rows() -> list[tuple]:
     from models.insights import CaseFact
 
@@ -371,10 +393,6 @@ async def test_daily_mirrors_equal_raw_rows_and_the_migration_fills_them(client)
     """Reads by day (rising topics), with and without filters, come from the daily mirror
     of the weekly summary and equal a plain count of the raw rows; upgrading a database
     rolled up before migration 0013 gives the mirrors the rows the rollup writes."""
-    import importlib
-
-    from tortoise import connections
-
     from models import Consultation, Enterprise
     from models.insights import CaseDay, CaseItemDay, CaseItemTotal
     from services.insights import facts
@@ -400,20 +418,7 @@ async def test_daily_mirrors_equal_raw_rows_and_the_migration_fills_them(client)
         expected = await raw(where)
         assert expected and {(r["day"], r["topic_code"]): r["cases"] for r in rows} == expected, where
 
-    migration = importlib.import_module("models.migrations.0013_insights_daily")
-    tables = []
-    for model in (CaseDay, CaseItemDay, CaseItemTotal):
-        cols = sorted(model._meta.db_fields - {"id"})
-        tables.append((model, cols, sorted(await model.all().values_list(*cols))))
-        assert tables[-1][2]
-        await model.all().delete()
-
-    class Editor:
-        client = connections.get("default")
-
-    await migration._backfill(None, Editor())
-    for model, cols, rolled in tables:
-        assert sorted(await model.all().values_list(*cols)) == rolled, model
+    await _assert_backfill_gives_the_rolled_rows("0013_insights_daily", (CaseDay, CaseItemDay, CaseItemTotal))
 
 
 async def test_item_totals_are_running_sums_of_the_weeks_whatever_order_days_are_rolled_up(client):
@@ -573,10 +578,6 @@ async def test_reads_by_enterprise_mix_equal_raw_rows_and_follow_a_rerolled_day(
     moves to an enterprise of another county and its day is rolled up again. Upgrading a
     database rolled up before migration 0015 gives the mix tables the rows the rollup
     writes; the running totals a re-rolled day shifted equal a rebuild."""
-    import importlib
-
-    from tortoise import connections
-
     from models import Consultation, Enterprise
     from models.insights import (ITEM_WEEK_MEASURES, MIX_MEASURES, CaseFact, CaseItemTotal, CaseMixDay, CaseMixTotal,
                                  CaseMixWeek)
@@ -621,20 +622,7 @@ async def test_reads_by_enterprise_mix_equal_raw_rows_and_follow_a_rerolled_day(
 
     await check()
 
-    migration = importlib.import_module("models.migrations.0015_insights_mix")
-    tables = []
-    for model in (CaseMixDay, CaseMixWeek, CaseMixTotal):
-        cols = sorted(model._meta.db_fields - {"id"})
-        tables.append((model, cols, sorted(await model.all().values_list(*cols))))
-        assert tables[-1][2]
-        await model.all().delete()
-
-    class Editor:
-        client = connections.get("default")
-
-    await migration._backfill(None, Editor())
-    for model, cols, rolled in tables:
-        assert sorted(await model.all().values_list(*cols)) == rolled, model
+    await _assert_backfill_gives_the_rolled_rows("0015_insights_mix", (CaseMixDay, CaseMixWeek, CaseMixTotal))
 
     await CaseFact.all().delete()  # reads of past days take the mix tables only
     await check()
