@@ -1,11 +1,12 @@
 """``python -m bench intake``: consultation intake vs the hello route of the same server.
 
 Each request is a new question from a different enterprise user (wrk cycles through
-thousands of session tokens) with its own Idempotency-Key, so every request does the
-whole intake: idempotency look-up, rate limit, msgSecCheck v2 against a WeChat sandbox
-*process* (the server calls it over HTTP, as it would call WeChat), classification
-(jieba + the topic taxonomy + catalogue search), the deadline, and the transaction that
-stores the case and dispatches it to the consultant with the least open work.
+thousands of session tokens, made with the openid as a WeChat login makes them) with its
+own Idempotency-Key, so every request does the whole intake: rate limit, msgSecCheck v2
+against a WeChat sandbox *process* (the server calls it over HTTP, as it would call
+WeChat), classification (jieba + the topic taxonomy + catalogue search), the deadline,
+and the statement that stores the case under its key and dispatches it to the
+consultant with the least open work.
 
 The server runs with ``CONSULTATION_RATE_PER_HOUR=10000``: the per-user limit (20 by
 default) is not what is measured here, and with fewer users than requests it would turn
@@ -131,7 +132,7 @@ async def _populate(database_url: str, prefix: str, users: int) -> list[str]:
                 await conn.executemany("INSERT INTO staff_skill (user_id, topic_code) VALUES ($1, $2)",
                                        [(uid, s) for s in skills])
         users_rows = await conn.fetch(
-            "SELECT id, enterprise_id FROM app_user WHERE enterprise_id IS NOT NULL AND kind = 'wechat' "
+            "SELECT id, enterprise_id, openid FROM app_user WHERE enterprise_id IS NOT NULL AND kind = 'wechat' "
             "AND openid IS NOT NULL AND enterprise_id = ANY($1::int[]) ORDER BY id", ids)
         await conn.execute("ANALYZE")
     finally:
@@ -139,8 +140,9 @@ async def _populate(database_url: str, prefix: str, users: int) -> list[str]:
     redis = Redis.from_url(REDIS_URL)
     rt = Runtime(settings=settings, redis=redis, keys=Keys(prefix), cipher=None)
     try:
-        return [await sessions.create(rt, user_id=u["id"], role=Role.ENTERPRISE_OWNER, enterprise_id=u["enterprise_id"])
-                for u in users_rows]
+        # With the openid, as a WeChat login makes them (intake then reads no openid).
+        return [await sessions.create(rt, user_id=u["id"], role=Role.ENTERPRISE_OWNER, enterprise_id=u["enterprise_id"],
+                                      openid=u["openid"]) for u in users_rows]
     finally:
         await redis.aclose()
 

@@ -19,10 +19,12 @@ async def list_(call: Call) -> dict:
           response=rules.RuleRead, errors=(422,),
           summary="设置答复期限（按部门或事项；只影响之后受理的事项）")
 async def save(call: Call) -> dict:
-    return await rules.save(data=call.body, viewer=call.user, ip=call.client_ip, request_id=call.request_id)
+    return await rules.save(call.rt, data=call.body, viewer=call.user, ip=call.client_ip,
+                            request_id=call.request_id)
 
 
 @endpoint("DELETE", "/api/v1/deadline-rules/{id}", roles={Role.SUPERVISOR}, tag=TAG, status=204, errors=(404,),
           summary="删除答复期限规则（恢复默认值）")
 async def delete(call: Call) -> None:
-    await rules.delete(rule_id=call.path["id"], viewer=call.user, ip=call.client_ip, request_id=call.request_id)
+    await rules.delete(call.rt, rule_id=call.path["id"], viewer=call.user, ip=call.client_ip,
+                       request_id=call.request_id)

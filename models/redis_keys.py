@@ -50,6 +50,10 @@ class Keys:
     def catalogue_version(self) -> str:
         return self._k("catalogue", "version")
 
+    def deadline_rules_version(self) -> str:
+        """Bumped on every write of a deadline rule (per-process copy of the rules)."""
+        return self._k("deadline-rules", "version")
+
     def policy_version(self) -> str:
         """Bumped whenever the set of published policies changes (per-process feed cache)."""
         return self._k("policies", "version")

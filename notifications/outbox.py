@@ -28,7 +28,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from tortoise import connections
 from tortoise.expressions import F, Q
@@ -240,24 +240,39 @@ async def notify_one(*, user_id: int, title: str, summary: str, page: str, criti
             recipient_params=[user_id], created_by=None, critical=critical, at_ms=at_ms)
         return cid, None
     st = Statement(conn)
-    ctes, campaign_id, ready = notice_ctes(
+    sql = notice_ctes(
         st, user_id=st.p(user_id, "INT"), title=st.p(title[:128], "TEXT"), summary=summary, page=st.p(page[:256], "TEXT"),
         source_id=st.p(source_id, "BIGINT"), critical=critical, kind=kind, at_ms=at_ms)
-    [row] = await conn.execute_query_dict(f"WITH {ctes} SELECT {campaign_id} AS id, {ready} AS ready", st.params)
+    [row] = await conn.execute_query_dict(f"WITH {sql.ctes} SELECT {sql.campaign_id} AS id, {sql.ready} AS ready",
+                                          st.params)
     return int(row["id"]), int(row["ready"])
+
+
+class NoticeSql(NamedTuple):
+    """:func:`notice_ctes`' pieces: the CTEs, then scalar SQL expressions over them."""
+
+    ctes: str
+    campaign_id: str
+    #: How many deliveries :func:`kick` would offer now.
+    ready: str
+    #: Their ids (an ``INT[]``, in id order, empty if none): a caller that selects them can
+    #: :func:`push_ids` them after commit instead of a :func:`kick` that reads them back.
+    ready_ids: str
 
 
 def notice_ctes(st: Statement, *, user_id: str, title: str, summary: str, page: str, source_id: str,
                 critical: bool, kind: str, at_ms: int | None = None, when: str = "TRUE",
-                name: str = "n") -> tuple[str, str, str]:
+                name: str = "n") -> NoticeSql:
     """PostgreSQL only: :func:`notify_one`'s rows as data-modifying CTEs, to join a larger
     statement whose other parts decide who hears it and what the notice says.
 
     ``user_id``, ``title``, ``page`` and ``source_id`` are SQL expressions (parameters or
     columns of the caller's CTEs; ``title`` already cut to 128 characters, ``page`` to
     256); ``when`` says whether there is a notice at all (no campaign row otherwise).
-    Returns (the CTEs, named from ``name``; the campaign id; how many deliveries
-    :func:`kick` would offer now) — the last two as scalar SQL expressions.
+    Returns the CTEs, named from ``name``, and expressions for the campaign id and for
+    the deliveries ready now (:class:`NoticeSql`). Ready rows are written with an
+    ``offer_at`` a claim timeout ahead (:func:`_deliveries_sql`), so ids the caller never
+    gets to push (a crash after commit) are still offered by the sweeper.
     """
     now = now_ms() if at_ms is None else at_ms
     now_dt = datetime.fromtimestamp(now / 1000, UTC)
@@ -277,10 +292,12 @@ def notice_ctes(st: Statement, *, user_id: str, title: str, summary: str, page: 
             f"{c} AS ({campaign}), "
             f"{ins} AS (INSERT INTO inbox_message (user_id, campaign_id, created_at) "
             f"        SELECT m.user_id, {c}.id, {c_dt} FROM {m} m, {c} WHERE m.wanted AND {_NO_DELIVERY}), "
-            f"{dl} AS ({deliveries} RETURNING digest, not_before)")
-    ready = (f"(SELECT COUNT(*) FROM {dl} WHERE NOT {dl}.digest "
-             f"AND ({dl}.not_before IS NULL OR {dl}.not_before <= {st.p(now, 'BIGINT')}))")
-    return ctes, f"(SELECT {c}.id FROM {c})", ready
+            f"{dl} AS ({deliveries} RETURNING id, digest, not_before)")
+    now_ready = f"NOT {dl}.digest AND ({dl}.not_before IS NULL OR {dl}.not_before <= {st.p(now, 'BIGINT')})"
+    return NoticeSql(ctes=ctes, campaign_id=f"(SELECT {c}.id FROM {c})",
+                     ready=f"(SELECT COUNT(*) FROM {dl} WHERE {now_ready})",
+                     ready_ids=f"(SELECT COALESCE(array_agg({dl}.id ORDER BY {dl}.id), '{{}}') FROM {dl} "
+                               f"WHERE {now_ready})")
 
 
 # ----------------------------------------------------------------- hand-off

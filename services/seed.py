@@ -190,7 +190,7 @@ async def seed_consultations(rt: Runtime, report: SeedReport) -> None:
         if owner is None or owner.enterprise_id is None:
             continue
         viewer = Principal(user_id=owner.id, role=Role(owner.role), enterprise_id=owner.enterprise_id)
-        row, _ = await cases._intake(rt, data=ConsultationCreate(content=content, kind=kind),
+        row, *_ = await cases._intake(rt, data=ConsultationCreate(content=content, kind=kind),
                                      enterprise_id=owner.enterprise_id, asked_by=owner.id, recorded_by=None,
                                      channel="miniprogram", contact_name="", moderation="pass", label=None,
                                      actor=viewer, idempotency=None)

@@ -27,6 +27,9 @@ class Principal:
     rate_count: int | None = field(default=None, compare=False, repr=False)
     #: The Redis key that count is in (for taking it back, see ``sessions.uncount``).
     rate_key: str = field(default="", compare=False, repr=False)
+    #: The user's WeChat openid when the session holds it (a WeChat login), else None.
+    #: A consultation's content check needs it on every intake: read here, it costs no query.
+    openid: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_staff(self) -> bool:

@@ -83,7 +83,7 @@ async def wechat_login(rt: Runtime, *, code: str, ip: str = "") -> LoginResult:
     await user.save()
     # session_key stays here: we never return or store it; our own token stands in for it.
     token = await sessions.create(rt, user_id=user.id, role=Role(user.role),
-                                  enterprise_id=user.enterprise_id)
+                                  enterprise_id=user.enterprise_id, openid=user.openid)
     return LoginResult(token=token, user=user)
 
 

@@ -32,12 +32,26 @@ def _ttl(rt: Runtime, role: Role) -> int:
     return rt.settings.staff_idle_minutes * 60
 
 
+def _value(user_id: int, role: Role, enterprise_id: int | None, department_id: int | None,
+           openid: str | None) -> bytes:
+    """The stored session. ``o`` (the WeChat openid) only when known: a session without it
+    is one whose user's openid must be read from the database when needed."""
+    data = {"u": user_id, "r": str(role), "e": enterprise_id, "d": department_id}
+    if openid:
+        data["o"] = openid
+    return orjson.dumps(data)
+
+
 async def create(rt: Runtime, *, user_id: int, role: Role, enterprise_id: int | None,
-                 department_id: int | None = None) -> str:
+                 department_id: int | None = None, openid: str | None = None) -> str:
+    """A new session. ``openid``: the user's WeChat openid, which a WeChat login has at hand
+    and a consultation intake then reads from the session (``Principal.openid``) rather
+    than from the database. A user's openid is the key the login finds them by, so it
+    cannot change under a session."""
     token = secrets.token_urlsafe(32)
     d = digest(token)
     ttl = _ttl(rt, role)
-    value = orjson.dumps({"u": user_id, "r": str(role), "e": enterprise_id, "d": department_id})
+    value = _value(user_id, role, enterprise_id, department_id, openid)
     async with rt.redis.pipeline(transaction=True) as pipe:
         pipe.set(rt.keys.session(d), value, ex=ttl)
         pipe.sadd(rt.keys.user_sessions(user_id), d)
@@ -151,7 +165,8 @@ async def resolve(rt: Runtime, token: str, count: Count | None = None) -> Princi
     return Principal(user_id=data["u"], role=role, enterprise_id=data.get("e"),
                      department_id=data.get("d"), session_digest=d,
                      profile_version=version if data.get("e") is not None else UNREAD, rate_count=counted,
-                     rate_key=f"{counting[0]}{data['u']}{counting[1]}" if counted is not None else "")
+                     rate_key=f"{counting[0]}{data['u']}{counting[1]}" if counted is not None else "",
+                     openid=data.get("o"))
 
 
 async def uncount(rt: Runtime, principal: Principal) -> None:
@@ -180,6 +195,5 @@ async def rebind(rt: Runtime, principal: Principal, *, role: Role, enterprise_id
     """Update the caller's own session after they register or join an enterprise,
     so the mini-program keeps its token and sees its new role at once."""
     key = rt.keys.session(principal.session_digest)
-    value = orjson.dumps({"u": principal.user_id, "r": str(role), "e": enterprise_id,
-                          "d": principal.department_id})
+    value = _value(principal.user_id, role, enterprise_id, principal.department_id, principal.openid)
     await rt.redis.set(key, value, ex=_ttl(rt, role))

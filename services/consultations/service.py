@@ -38,6 +38,7 @@ from services.auth import sessions
 from services.auth.principal import Principal
 from services.auth.roles import ENTERPRISE, Role
 from services.consultations import classify as classifier
+from services.consultations import deadline_rules
 from services.consultations import workflow
 from services.consultations.deadlines import TZ, Due, due_after
 from services.consultations.schemas import (CHANNEL_LABELS, ELEMENT_LABELS, KIND_LABELS, ConsultationCreate,
@@ -128,20 +129,20 @@ def _rules_sql(st: Statement, kind: str, department_id: int | None, service_item
 def _days(rt: Runtime, kind: str, row: dict) -> int:
     """The service item's rule, else the department's, else the default for the kind."""
     days = row["item_days"] if row["item_days"] is not None else row["department_days"]
-    if days is not None:
-        return int(days)
+    return int(days) if days is not None else _default_days(rt, kind)
+
+
+def _default_days(rt: Runtime, kind: str) -> int:
     return rt.settings.consultation_days if kind == "consultation" else rt.settings.feedback_days
 
 
 async def working_days_for(rt: Runtime, *, kind: str, department_id: int | None,
                            service_item_id: int | None) -> int:
-    """Working days for a new case. Read when used, never cached: supervisors edit the
-    rules, and another process must apply an edit at once."""
-    conn = connections.get("default")
-    st = Statement(conn)
-    [row] = await conn.execute_query_dict(f"SELECT {_rules_sql(st, kind, department_id, service_item_id)}",
-                                          st.params)
-    return _days(rt, kind, row)
+    """Working days for a new case, by :func:`_days`' rule, from this process's copy of the
+    rules (:func:`deadline_rules.rules_for`): an edit applies at once in the process that
+    made it and within a second in the others, and an intake reads no rule."""
+    days = (await deadline_rules.rules_for(rt)).days(kind, department_id, service_item_id)
+    return days if days is not None else _default_days(rt, kind)
 
 
 @functools.lru_cache(maxsize=512)
@@ -328,6 +329,19 @@ async def kick_all(rt: Runtime, campaigns: list[int]) -> None:
             log.exception("consultation_notice_kick_failed", campaign_id=cid)
 
 
+async def offer(rt: Runtime, campaigns: list[int], ready: list[int]) -> None:
+    """After an intake's commit: push the delivery ids its write returned (``ready``, the
+    one-statement path) and kick the campaigns it did not (the general path). Pushing
+    the ids saves the kick's read of them, a round trip on every dispatched intake
+    (python -m bench intake)."""
+    if ready:
+        try:
+            await outbox.push_ids(rt, ready)
+        except Exception:  # committed: the outbox sweeper offers them later
+            log.exception("consultation_notice_push_failed", delivery_ids=ready)
+    await kick_all(rt, campaigns)
+
+
 async def dispatch(row: Consultation, campaigns: list[int]) -> bool:
     """Send a new, moderated case to a consultant of its department, if there is one.
     Without one it waits in the department's queue (status ``new``) for the supervisor."""
@@ -357,9 +371,11 @@ return n
 """
 
 
-async def _rate_limit(rt: Runtime, user_id: int, counted: sessions.Counted | None = None) -> None:
+async def _rate_limit(rt: Runtime, user_id: int, counted: sessions.Counted | None = None) -> str | None:
     """The submission's count in the window must stay within the limit. ``counted``: the
-    session lookup already counted it (marked used here, so the endpoint keeps it)."""
+    session lookup already counted it (marked used here, so the endpoint keeps it).
+    Returns the window's key when the count was made here (None: by the lookup)."""
+    key = None
     if counted is not None:
         counted.used = True
         count = counted.n
@@ -372,6 +388,7 @@ async def _rate_limit(rt: Runtime, user_id: int, counted: sessions.Counted | Non
     if int(count) > rt.settings.consultation_rate_per_hour:
         raise TooManyRequests(f"提交过于频繁：每小时最多 {rt.settings.consultation_rate_per_hour} 条，请稍后再试",
                               code="consultation_rate_limited")
+    return key
 
 
 async def count_refusal(rt: Runtime) -> None:
@@ -430,25 +447,35 @@ async def _existing(scope: str, key: str, data: ConsultationCreate) -> Consultat
     return row
 
 
-class Asker(NamedTuple):
-    """What intake reads before the content check, in one round trip."""
-
-    openid: str | None  # for msgSecCheck
-    key_taken: bool  # the Idempotency-Key already names a case: read it whole (:func:`_existing`)
-    working_days: int  # the deadline rule for the suggested department or item (:func:`_days`)
+async def _openid(user_id: int) -> str | None:
+    """The asker's openid for a session that does not hold it (see ``sessions.create``)."""
+    return await User.filter(id=user_id).first().values_list("openid", flat=True)
 
 
-async def _asker(rt: Runtime, user_id: int, scope: str, key: str | None, kind: str,
-                 s: classifier.Suggestion) -> Asker:
-    conn = connections.get("default")
-    st = Statement(conn)
-    uid = st.p(user_id, "INT")
-    taken = (f"EXISTS (SELECT 1 FROM consultation c WHERE c.idempotency_scope = {st.p(scope, 'TEXT')} "
-             f"AND c.idempotency_key = {st.p(key, 'TEXT')})") if key else "FALSE"
-    [row] = await conn.execute_query_dict(
-        f"SELECT (SELECT u.openid FROM app_user u WHERE u.id = {uid}) AS openid, {taken} AS taken, "
-        f"{_rules_sql(st, kind, s.department_id, s.service_item_id)}", st.params)
-    return Asker(row["openid"], bool(row["taken"]), _days(rt, kind, row))
+async def _replayed(rt: Runtime, scope: str, key: str | None, data: ConsultationCreate,
+                    counted: sessions.Counted | None, rate_key: str | None) -> Consultation | None:
+    """The case an earlier request with this Idempotency-Key created, if any (409 if its
+    content differs). The key names a case, so this request is no new submission: its
+    count in the rate window is taken back — by the endpoint (``counted``) or here
+    (``rate_key``, the window :func:`_rate_limit` counted it in)."""
+    if not key:
+        return None
+    try:
+        found = await _existing(scope, key, data)
+    except Conflict:
+        await _take_back(rt, counted, rate_key)
+        raise
+    if found is not None:
+        await _take_back(rt, counted, rate_key)
+    return found
+
+
+async def _take_back(rt: Runtime, counted: sessions.Counted | None, rate_key: str | None) -> None:
+    """Undo this request's count: the endpoint does it for an unused ``counted``."""
+    if counted is not None:
+        counted.used = False
+    elif rate_key:
+        await rt.redis.decr(rate_key)
 
 
 async def create(rt: Runtime, *, data: ConsultationCreate, viewer: Principal, idempotency_key: str | None,
@@ -456,42 +483,57 @@ async def create(rt: Runtime, *, data: ConsultationCreate, viewer: Principal, id
                  ) -> tuple[Consultation, bool]:
     """An enterprise user's question. Returns (case, created); a repeated Idempotency-Key
     returns the first case unchanged (created False), even when the repeats race.
-    ``counted``: the submission as the session lookup counted it (see :func:`_rate_limit`)."""
+    ``counted``: the submission as the session lookup counted it (see :func:`_rate_limit`).
+
+    On PostgreSQL the write is the only database round trip of a question that names no
+    item or policy (python -m bench intake): the openid for the content check comes with
+    the session (``Principal.openid``; read for a session without it), the deadline rule
+    from this process's copy of the rules (:func:`working_days_for`), and a repeated key
+    is not looked up first: the write trips over the unique (scope, key) pair and the
+    first case is read then (:func:`_replayed`). A replay — a client's retry, rare — thus
+    costs a msgSecCheck call and a failed insert, but answers as before: its rate count
+    is taken back, and a replay refused by the limit or by the content check (a verdict
+    can differ between calls) still gets its case, or the 409 of a reused key, because
+    those refusals look the key up before they are given."""
     if viewer.enterprise_id is None:
         raise PermissionDenied("请先完善企业信息后再提交咨询", code="enterprise_required")
     _check_length(rt, data.content)
     scope = f"u{viewer.user_id}"
-    # Classified before anything is read: the suggested department and item say which
-    # deadline rule applies, and that is read with the asker (one round trip fewer).
+    # Classified before the write: the suggested department and item say which deadline
+    # rule applies and who is dispatched to.
     item, policy = await _resolve_refs(data)
     s = await suggest(rt, data.content, service_item_id=item.id if item else None,
                       policy_department_id=policy.department_id if policy else None)
-    asker = await _asker(rt, viewer.user_id, scope, idempotency_key, data.kind, s)
-    if asker.key_taken:
-        found = await _existing(scope, idempotency_key, data)
-        if found is not None:
+    try:
+        rate_key = await _rate_limit(rt, viewer.user_id, counted)
+    except TooManyRequests:
+        # Counted here (no ``counted``), a replay over the limit stays counted: it changes
+        # no answer, as every submission this hour is refused anyway.
+        if (found := await _replayed(rt, scope, idempotency_key, data, counted, None)) is not None:
             return found, False
-    await _rate_limit(rt, viewer.user_id, counted)
-    verdict, label = await sec_check(rt, asker.openid, data.content)
+        raise
+    openid = viewer.openid or await _openid(viewer.user_id)
+    verdict, label = await sec_check(rt, openid, data.content)
     if verdict == "risky":
+        if (found := await _replayed(rt, scope, idempotency_key, data, counted, rate_key)) is not None:
+            return found, False
         await count_refusal(rt)
         await audit.record("consultation_refused", actor=viewer, target_type="enterprise",
                            target_id=viewer.enterprise_id, ip=ip, request_id=request_id, details={"label": label})
         raise ValidationFailed.field("content", refusal_message(label), code="content_risky")
     moderation = {"pass": "pass", "review": "held"}.get(verdict, "pending")
     try:
-        row, campaigns = await _intake(rt, data=data, enterprise_id=viewer.enterprise_id, asked_by=viewer.user_id,
-                                       recorded_by=None, channel="miniprogram", contact_name="",
-                                       moderation=moderation, label=label, actor=viewer,
-                                       idempotency=(scope, idempotency_key) if idempotency_key else None,
-                                       refs=(item, policy), suggestion=s, working_days=asker.working_days)
+        row, campaigns, ready = await _intake(
+            rt, data=data, enterprise_id=viewer.enterprise_id, asked_by=viewer.user_id, recorded_by=None,
+            channel="miniprogram", contact_name="", moderation=moderation, label=label, actor=viewer,
+            idempotency=(scope, idempotency_key) if idempotency_key else None, refs=(item, policy), suggestion=s)
     except IntegrityError:
-        # Another request with the same key won the race: answer with its case.
-        found = await _existing(scope, idempotency_key, data) if idempotency_key else None
+        # The key names a case already: a replay, or a repeat that lost the race.
+        found = await _replayed(rt, scope, idempotency_key, data, counted, rate_key)
         if found is None:
             raise Unavailable("提交未完成，请稍后重试", code="intake_conflict") from None
         return found, False
-    await kick_all(rt, campaigns)
+    await offer(rt, campaigns, ready)
     return row, True
 
 
@@ -514,7 +556,7 @@ async def create_offline(rt: Runtime, *, data: OfflineIntake, viewer: Principal,
         if found is not None:
             return found, False
     try:
-        row, campaigns = await _intake(rt, data=data, enterprise_id=ent.id, asked_by=ent.owner_id,
+        row, campaigns, ready = await _intake(rt, data=data, enterprise_id=ent.id, asked_by=ent.owner_id,
                                        recorded_by=viewer.user_id, channel=data.channel,
                                        contact_name=data.contact_name, moderation="pass", label=None, actor=viewer,
                                        idempotency=(scope, idempotency_key) if idempotency_key else None)
@@ -525,7 +567,7 @@ async def create_offline(rt: Runtime, *, data: OfflineIntake, viewer: Principal,
         return found, False
     await audit.record("consultation_recorded", actor=viewer, target_type="consultation", target_id=row.id, ip=ip,
                        request_id=request_id, details={"channel": data.channel, "enterprise_id": ent.id})
-    await kick_all(rt, campaigns)
+    await offer(rt, campaigns, ready)
     return row, True
 
 
@@ -533,13 +575,14 @@ async def _intake(rt: Runtime, *, data: ConsultationCreate, enterprise_id: int, 
                   recorded_by: int | None, channel: str, contact_name: str, moderation: str,
                   label: int | None, actor: Principal, idempotency: tuple[str, str] | None,
                   refs: tuple[ServiceItem | None, Policy | None] | None = None,
-                  suggestion: classifier.Suggestion | None = None, working_days: int | None = None
-                  ) -> tuple[Consultation, list[int]]:
+                  suggestion: classifier.Suggestion | None = None
+                  ) -> tuple[Consultation, list[int], list[int]]:
     """Store a new case with its first events and dispatch it as it is written
     (:func:`dispatch`'s rules: moderated text, the department's consultant with the least
     open work): no guarded UPDATE is needed, since nobody else can see the row before
-    commit. ``refs``, ``suggestion`` and ``working_days`` are read here unless the caller
-    has them. Returns the case and the notice campaigns to kick after commit."""
+    commit. ``refs`` and ``suggestion`` are read here unless the caller has them.
+    Returns the case, the notice campaigns to kick and the delivery ids to push after
+    commit (:func:`offer`)."""
     item, policy = refs if refs is not None else await _resolve_refs(data)
     s = suggestion or await suggest(rt, data.content, service_item_id=item.id if item else None,
                                     policy_department_id=policy.department_id if policy else None)
@@ -548,14 +591,12 @@ async def _intake(rt: Runtime, *, data: ConsultationCreate, enterprise_id: int, 
                                moderation=moderation, label=label, actor=actor, idempotency=idempotency)
     dispatchable = moderation in DISPATCHABLE
     if connections.get("default").capabilities.dialect != "postgres":
-        return row, await _write_in_steps(rt, row, events, s, dispatchable)
-    if working_days is None:
-        working_days = await working_days_for(rt, kind=data.kind, department_id=s.department_id,
-                                              service_item_id=s.service_item_id)
+        return row, await _write_in_steps(rt, row, events, s, dispatchable), []
+    working_days = await working_days_for(rt, kind=data.kind, department_id=s.department_id,
+                                          service_item_id=s.service_item_id)
     _set(row, clock(row.accepted_at, working_days))
     notice = await _store_and_dispatch(row, events, dispatchable and s.department_id is not None)
-    # A notice with nothing to offer now is not kicked (see _notify).
-    return row, [notice[0]] if notice is not None and notice[1] else []
+    return row, [], notice[1] if notice is not None else []
 
 
 async def _draft(data: ConsultationCreate, s: classifier.Suggestion, policy: Policy | None, *, enterprise_id: int,
@@ -716,7 +757,7 @@ async def _store(row: Consultation, events: list[ConsultationEvent]) -> None:
 
 
 async def _store_and_dispatch(row: Consultation, events: list[ConsultationEvent],
-                              dispatch: bool) -> tuple[int, int] | None:
+                              dispatch: bool) -> tuple[int, list[int]] | None:
     """PostgreSQL: insert a new case with its first events and, if ``dispatch``, assign it
     to the consultant :func:`_pick_sql` finds, record the assignment and write their
     notice (:func:`outbox.notice_ctes`) — all in one statement, hence one implicit
@@ -726,7 +767,9 @@ async def _store_and_dispatch(row: Consultation, events: list[ConsultationEvent]
     The case's and the first events' columns and values are the ORM's own; the
     assignment's are those :func:`_intake` writes on SQLite, and a parity test holds the
     two paths to the same rows. Sets the row's id, status and assignee. Returns (notice
-    campaign, deliveries ready to kick), or None when nobody was assigned.
+    campaign, ids of its deliveries ready now), or None when nobody was assigned: the
+    caller pushes the ids after commit (:func:`offer`), where a kick would read them back
+    in a round trip of its own.
     """
     conn = connections.get("default")
     st = Statement(conn)
@@ -760,12 +803,12 @@ async def _store_and_dispatch(row: Consultation, events: list[ConsultationEvent]
             f"WHERE (SELECT COUNT(*) FROM e) > 0)")
         case_id = "(SELECT c.id FROM c)"
         title, summary, page = _assignment_notice(row)
-        notice_sql, campaign_id, ready = outbox.notice_ctes(
+        sql = outbox.notice_ctes(
             st, user_id="(SELECT c.assignee_id FROM c)", when="EXISTS (SELECT 1 FROM c WHERE c.assignee_id IS NOT NULL)",
             title=f"LEFT({text(title)} || {case_id}, 64)", summary=summary, page=f"({text(page)} || {case_id})",
             source_id=case_id, critical=True, kind="case_assigned")
-        ctes.append(notice_sql)
-        notice = f", {campaign_id} AS campaign_id, {ready} AS ready"
+        ctes.append(sql.ctes)
+        notice = f", {sql.campaign_id} AS campaign_id, {sql.ready_ids} AS ready_ids"
     [found] = await conn.execute_query_dict(
         f"WITH {', '.join(ctes)} SELECT c.id, c.status, c.assignee_id{notice} FROM c", st.params)
     row.id, row.status, row.assignee_id = int(found["id"]), found["status"], found["assignee_id"]
@@ -774,7 +817,7 @@ async def _store_and_dispatch(row: Consultation, events: list[ConsultationEvent]
         e.consultation_id = row.id
     if found.get("campaign_id") is None:
         return None
-    return int(found["campaign_id"]), int(found["ready"])
+    return int(found["campaign_id"]), [int(i) for i in found["ready_ids"]]
 
 
 async def recheck_pending(rt: Runtime, limit: int = 100) -> int:
