@@ -59,7 +59,7 @@ class RuleList(BaseModel):
 @dataclass(frozen=True)
 class Rules:
     """Every rule, keyed the way intake looks for one. Where several rules share a key (not
-    written by :func:`save`, which replaces), the oldest counts, as it did in SQL."""
+    written by :func:`save`, which replaces), the oldest counts."""
 
     by_item: dict[tuple[str, int], int]
     by_department: dict[tuple[str, int], int]

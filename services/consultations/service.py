@@ -113,34 +113,16 @@ async def load_for(viewer: Principal, case_id: int) -> Consultation:
 # ----------------------------------------------------------------- deadlines
 
 
-def _rules_sql(st: Statement, kind: str, department_id: int | None, service_item_id: int | None) -> str:
-    """``item_days, department_days``: the two candidate rules as scalar subqueries. The
-    kind is bound only when a rule is looked up: an unused parameter is an error (a case
-    with neither item nor department)."""
-    k = st.p(kind, "TEXT") if service_item_id is not None or department_id is not None else ""
-    rule = "(SELECT r.working_days FROM deadline_rule r WHERE r.kind = {k} AND {match} ORDER BY r.id LIMIT 1)"
-    item = rule.format(k=k, match=f"r.service_item_id = {st.p(service_item_id, 'INT')}") \
-        if service_item_id is not None else "NULL"
-    dept = rule.format(k=k, match=f"r.department_id = {st.p(department_id, 'INT')} AND r.service_item_id IS NULL") \
-        if department_id is not None else "NULL"
-    return f"{item} AS item_days, {dept} AS department_days"
-
-
-def _days(rt: Runtime, kind: str, row: dict) -> int:
-    """The service item's rule, else the department's, else the default for the kind."""
-    days = row["item_days"] if row["item_days"] is not None else row["department_days"]
-    return int(days) if days is not None else _default_days(rt, kind)
-
-
 def _default_days(rt: Runtime, kind: str) -> int:
     return rt.settings.consultation_days if kind == "consultation" else rt.settings.feedback_days
 
 
 async def working_days_for(rt: Runtime, *, kind: str, department_id: int | None,
                            service_item_id: int | None) -> int:
-    """Working days for a new case, by :func:`_days`' rule, from this process's copy of the
-    rules (:func:`deadline_rules.rules_for`): an edit applies at once in the process that
-    made it and within a second in the others, and an intake reads no rule."""
+    """Working days for a new case: the service item's rule, else the department's, else
+    the default for the kind, from this process's copy of the rules
+    (:func:`deadline_rules.rules_for`): an edit applies at once in the process that made
+    it and within a second in the others, and an intake reads no rule."""
     days = (await deadline_rules.rules_for(rt)).days(kind, department_id, service_item_id)
     return days if days is not None else _default_days(rt, kind)
 
@@ -269,21 +251,6 @@ async def pick_consultant(department_id: int | None, topic_code: str) -> Staff |
     st = Statement(conn)
     rows = await conn.execute_query_dict(_pick_sql(st, department_id, topic_code), st.params)
     return _staff(rows[0]) if rows else None
-
-
-async def _plan(rt: Runtime, kind: str, s: classifier.Suggestion, dispatchable: bool) -> tuple[int, Staff | None]:
-    """Working days and, for moderated text, the consultant, in one round trip: both are
-    read on every intake (python -m bench intake)."""
-    conn = connections.get("default")
-    st = Statement(conn)
-    rules = _rules_sql(st, kind, s.department_id, s.service_item_id)
-    if not dispatchable or s.department_id is None:
-        [row] = await conn.execute_query_dict(f"SELECT {rules}", st.params)
-        return _days(rt, kind, row), None
-    [row] = await conn.execute_query_dict(
-        f"SELECT {rules}, p.id, p.display_name, p.username FROM (SELECT 1 AS one) o "
-        f"LEFT JOIN ({_pick_sql(st, s.department_id, s.topic_code)}) p ON 1 = 1", st.params)
-    return _days(rt, kind, row), _staff(row)
 
 
 def _event_row(case_id: int, action: str, from_status: str, to_status: str, actor: Principal | None,
@@ -626,7 +593,9 @@ async def _write_in_steps(rt: Runtime, row: Consultation, events: list[Consultat
     events and the notice, statement by statement in one transaction."""
     campaigns: list[int] = []
     async with in_transaction():
-        days, pick = await _plan(rt, row.kind, s, dispatchable)
+        days = await working_days_for(rt, kind=row.kind, department_id=s.department_id,
+                                      service_item_id=s.service_item_id)
+        pick = await pick_consultant(s.department_id, s.topic_code) if dispatchable else None
         _set(row, clock(row.accepted_at, days))
         if pick:
             row.status, row.assignee_id = workflow.next_status("new", "assign"), pick.id
