@@ -342,9 +342,15 @@ def run(seconds: int = 10, connections: int = 64, users: int = 3000, processes: 
         script = _lua(tokens, bodies, "bk", Path(tmp) / "intake.lua")
         intake_url = f"{base}/api/v1/consultations"
         with console.status("预热…"):
-            _measured(server_procs, intake_url, warm, connections=8, seconds=2)
-            wrk(f"{base}/api/v1/hello", connections=8, seconds=2)
+            # At the run's own connection count: the pools (PostgreSQL, Redis, the
+            # client to WeChat) open as many connections as the run will use, and every
+            # PostgreSQL backend plans its statements, before anything is measured.
+            _measured(server_procs, intake_url, warm, connections=connections, seconds=2)
             asyncio.run(_analyze(url))
+            # ANALYZE invalidates the backends' cached plans: plan them again, with the
+            # new statistics, outside the measured run.
+            _measured(server_procs, intake_url, warm, connections=connections, seconds=1)
+            wrk(f"{base}/api/v1/hello", connections=connections, seconds=2)
         with console.status(f"wrk：提交咨询 {seconds}s × {connections} 连接（{len(tokens)} 个用户轮流）"):
             intake, cpu, counts = _measured(server_procs, intake_url, script, database_url=url,
                                             sandbox_pid=sandbox_pid, connections=connections, seconds=seconds)
