@@ -251,7 +251,9 @@ def _measured(procs: list[psutil.Process], url: str, script: Path, *, database_u
     sandbox = _processes([sandbox_pid]) if sandbox_pid else []
     before = {"server": _cpu(procs), "postgres": _cpu(backends), "sandbox": _cpu(sandbox)}
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine, started = psutil.cpu_times(), time.monotonic()
     result = wrk(url, script=str(script), **kwargs)
+    wall, machine_after = time.monotonic() - started, psutil.cpu_times()
     done = resource.getrusage(resource.RUSAGE_CHILDREN)
     if database_url:  # backends the pool opened during the run count from zero
         known = {p.pid for p in backends}
@@ -260,6 +262,13 @@ def _measured(procs: list[psutil.Process], url: str, script: Path, *, database_u
             "sandbox": _cpu(sandbox) - before["sandbox"],
             "wrk": (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)}
     per = {k: round(v / max(result.requests, 1) * 1e6, 1) for k, v in used.items()}
+    # Cores each kept busy on average, and the whole machine's (every process; idle and
+    # I/O wait excluded): a server near 1.0 with cores to spare is held by its own
+    # event loop, a machine near its core count by the CPU the intake costs in total.
+    idle = lambda t: t.idle + getattr(t, "iowait", 0.0)  # noqa: E731
+    per["cores_busy"] = {**{k: round(v / wall, 2) for k, v in used.items()},
+                         "machine": round((sum(machine_after) - idle(machine_after) - sum(machine) + idle(machine))
+                                          / wall, 2), "of": psutil.cpu_count()}
     counts = json.loads(script.with_suffix(".json").read_text())
     return result, per, counts
 
@@ -354,7 +363,7 @@ def run(seconds: int = 10, connections: int = 64, users: int = 3000, processes: 
         with console.status(f"wrk：提交咨询 {seconds}s × {connections} 连接（{len(tokens)} 个用户轮流）"):
             intake, cpu, counts = _measured(server_procs, intake_url, script, database_url=url,
                                             sandbox_pid=sandbox_pid, connections=connections, seconds=seconds)
-            intake_cpu = cpu["server"]
+            intake_cpu, cores = cpu["server"], cpu.pop("cores_busy")
         with console.status("核对数据库中的咨询事项…"):
             db = _settled(url, "bk")
             sec_checks = requests.get(sandbox + "/sandbox/stats", timeout=5).json()["calls"].get("msg_sec_check", 0)
@@ -382,6 +391,8 @@ def run(seconds: int = 10, connections: int = 64, users: int = 3000, processes: 
               "server_cpu_us_per_request": {"intake": intake_cpu, "hello": hello_cpu},
               # All that one intake costs the machine's cores (PostgreSQL: the bench database's backends).
               "cpu_us_per_intake": cpu,
+              # The cores each of them kept busy during the run, and the machine's in all.
+              "cores_busy": cores,
               # The machine is shared: how busy it was says how far to trust the absolute figures.
               "load_avg_1m": {"start": load_start, "end": round(os.getloadavg()[0], 2)},
               "targets": TARGETS}
