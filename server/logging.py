@@ -29,7 +29,7 @@ def _scrub(_logger, _name, event: dict) -> dict:
 
 def configure(level: str = "INFO") -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level)
-    for noisy in ("aiohttp.access", "tortoise", "asyncio", "jieba"):
+    for noisy in ("aiohttp.access", "tortoise", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
