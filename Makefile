@@ -49,9 +49,11 @@ test-jest: openapi $(NODE_STAMP)
 test-browser: install system-deps
 	$(BIN)/python -m pytest -q -m browser tests/browser
 
+# The two pytest tiers share no state (SQLite and the in-process Redis; a throw-away
+# PostgreSQL database and per-test Redis prefixes), so they run side by side on the two
+# cores: -O prints each tier's output whole when it ends.
 test: install system-deps $(NODE_STAMP)
-	$(MAKE) --no-print-directory test-embedded
-	$(MAKE) --no-print-directory test-pg
+	$(MAKE) --no-print-directory -j2 -O test-embedded test-pg
 	$(MAKE) --no-print-directory test-jest
 	$(MAKE) --no-print-directory test-browser
 
