@@ -201,3 +201,64 @@ def wrk(url: str, *, connections: int = 64, seconds: int = 10, threads: int = 2,
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors += int(non2xx.group(1)) if non2xx else 0
     return WrkResult(rps=rps, p50_ms=parse(lat["50"]), p99_ms=parse(lat["99"]), requests=total, errors=errors)
+
+
+# ----------------------------------------------------------------- the server's own view
+
+
+def histograms(base: str) -> dict[tuple[str, tuple], dict[float, float]]:
+    """Every histogram on the server's ``/metrics`` (:func:`parse_histograms`). Several
+    processes on one port each keep their own: this is whichever answered."""
+    return parse_histograms(requests.get(base + "/metrics", timeout=5).text)
+
+
+def parse_histograms(text: str) -> dict[tuple[str, tuple], dict[float, float]]:
+    """(name, labels without ``le``) → cumulative count per upper bound, of every
+    histogram in a Prometheus text exposition."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[tuple[str, tuple], dict[float, float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.type != "histogram":
+            continue
+        for sample in family.samples:
+            if not sample.name.endswith("_bucket"):
+                continue
+            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "le"))
+            out.setdefault((family.name, labels), {})[float(sample.labels["le"])] = sample.value
+    return out
+
+
+def quantile(buckets: dict[float, float], q: float) -> float | None:
+    """The q-quantile of a histogram's cumulative buckets, interpolated within the bucket
+    it falls in, as Prometheus' ``histogram_quantile`` does (the last finite bound if it
+    falls in +Inf); None without observations."""
+    bounds = sorted(buckets)
+    total = buckets[bounds[-1]] if bounds else 0
+    if not total:
+        return None
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound in bounds:
+        count = buckets[bound]
+        if count >= rank:
+            if bound == float("inf"):
+                return lower
+            return lower + (bound - lower) * ((rank - below) / (count - below) if count > below else 1.0)
+        lower, below = bound, count
+    return lower
+
+
+def server_view(before: dict, after: dict, series: dict[str, tuple[str, dict]]) -> dict[str, dict]:
+    """p50 and p99 in ms, and the count, of each named histogram series between two
+    scrapes of :func:`histograms`. ``series``: label in the report → (metric name,
+    labels)."""
+    out: dict[str, dict] = {}
+    for label, (name, labels) in series.items():
+        key = (name, tuple(sorted(labels.items())))
+        now, then = after.get(key, {}), before.get(key, {})
+        delta = {b: now[b] - then.get(b, 0.0) for b in now}
+        p50, p99 = quantile(delta, 0.5), quantile(delta, 0.99)
+        out[label] = {"p50": None if p50 is None else round(p50 * 1000, 2),
+                      "p99": None if p99 is None else round(p99 * 1000, 2),
+                      "count": int(delta.get(float("inf"), 0))}
+    return out

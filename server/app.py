@@ -14,7 +14,7 @@ from aiohttp import web
 from handlers.appkeys import BACKGROUND, RUNTIME, SANDBOX, SETTINGS
 from models.redis_keys import Keys
 from notifications import outbox, worker
-from server import db, scheduler
+from server import db, loop_lag, scheduler
 from server.middlewares import errors, request_context
 from server.routes import setup_routes
 from server.settings import Settings
@@ -96,7 +96,8 @@ async def _search_warm_up(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
-    tasks: list[asyncio.Task] = []
+    # The lag of every API process's own loop, background jobs or not (server/loop_lag.py).
+    tasks: list[asyncio.Task] = [asyncio.create_task(loop_lag.watch(), name="loop-lag")]
     if app[SETTINGS].run_background:
         tasks.append(asyncio.create_task(scheduler.run_forever(app[RUNTIME]), name="scheduler"))
         tasks.append(asyncio.create_task(worker.run_worker(app[RUNTIME]), name="delivery-worker"))

@@ -22,7 +22,7 @@ log = structlog.get_logger("http")
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("http_request_seconds", "HTTP latency", ["method", "route"],
-                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2.5))
 
 _HTTP_MESSAGES = {
     400: ("bad_request", "请求有误"),
