@@ -230,6 +230,28 @@ def _cpu(procs: list[psutil.Process]) -> float:
     return total
 
 
+def _schedstat(pid: int) -> tuple[float, float] | None:
+    """(seconds on a core, seconds runnable but waiting for one) of a process's main
+    thread — the event loop — from Linux's /proc; None elsewhere."""
+    try:
+        on_cpu, waiting, _ = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
+def _loop_time(pid: int, before: tuple[float, float] | None, wall: float) -> dict | None:
+    """How the first server process's event loop spent the run: running, runnable but
+    waiting for a core (preempted by PostgreSQL, the sandbox, wrk), and the rest —
+    asleep, with nothing ready."""
+    after = _schedstat(pid)
+    if before is None or after is None or wall <= 0:
+        return None
+    running, waiting = (after[0] - before[0]) / wall, (after[1] - before[1]) / wall
+    return {"running": round(running, 2), "waiting_for_cpu": round(waiting, 2),
+            "idle": round(max(0.0, 1 - running - waiting), 2)}
+
+
 async def _backends(database_url: str) -> list[int]:
     """The PostgreSQL backends serving the bench database (the server is shared)."""
     import asyncpg
@@ -369,9 +391,10 @@ def run(seconds: int = 10, connections: int = 64, users: int = 3000, processes: 
             _measured(server_procs, intake_url, warm, connections=connections, seconds=1)
             wrk(f"{base}/api/v1/hello", connections=connections, seconds=2)
         with console.status(f"wrk：提交咨询 {seconds}s × {connections} 连接（{len(tokens)} 个用户轮流）"):
-            scraped = histograms(base)
+            scraped, sched, started = histograms(base), _schedstat(procs[0].pid), time.monotonic()
             intake, cpu, counts = _measured(server_procs, intake_url, script, database_url=url,
                                             sandbox_pid=sandbox_pid, connections=connections, seconds=seconds)
+            loop_time = _loop_time(procs[0].pid, sched, time.monotonic() - started)
             seen = server_view(scraped, histograms(base), SERVER_SERIES)
             intake_cpu, cores = cpu["server"], cpu.pop("cores_busy")
         with console.status("核对数据库中的咨询事项…"):
@@ -407,6 +430,9 @@ def run(seconds: int = 10, connections: int = 64, users: int = 3000, processes: 
               # process's, with several): its time per request, per intake step, and how
               # late its event loop ran what was due.
               "server_view_ms": seen,
+              # Fractions of the run the (first) server's event loop spent on a core,
+              # waiting for one, and asleep (Linux only, else null).
+              "server_loop": loop_time,
               # The machine is shared: how busy it was says how far to trust the absolute figures.
               "load_avg_1m": {"start": load_start, "end": round(os.getloadavg()[0], 2)},
               "targets": TARGETS}

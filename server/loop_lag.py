@@ -8,7 +8,9 @@ those waits is about one turn of the loop. The wait shows here, not in any one
 dependency's latency: ``python -m bench intake`` at 64 connections measured a lag of
 17–19 ms at the median and about 40 ms at p99, and writes of 61–66 ms at the median
 for about 1.3 ms of PostgreSQL's CPU each. A lag that stays above a few milliseconds
-says: add API processes (README, several processes) before database capacity.
+says the process has more to do than its core gives it: add API processes (README,
+several processes) on cores of their own. (On the 2-core bench machine the loop also
+waited for a core a sixth of the time, held by the PostgreSQL backends it woke.)
 
 A timer every ``INTERVAL`` seconds records how much later than asked it fired, in
 ``sz_event_loop_lag_seconds`` on ``/metrics``: twenty wake-ups a second, a few

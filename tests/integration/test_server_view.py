@@ -78,3 +78,22 @@ def test_the_report_takes_the_difference_between_two_scrapes():
     # only the 4 observations made between the scrapes, all between 10 and 20 ms
     assert seen["write"] == {"p50": 15.0, "p99": 19.9, "count": 4}
     assert seen["missing"] == {"p50": None, "p99": None, "count": 0}
+
+
+def test_the_bench_reads_how_the_event_loop_spent_its_time():
+    import os
+    import time
+
+    from bench.intake import _loop_time, _schedstat
+
+    pid = os.getpid()
+    before = _schedstat(pid)
+    if before is None:  # not Linux, or a kernel without schedstat: the JSON says null
+        assert _loop_time(pid, before, 1.0) is None
+        return
+    started = time.monotonic()
+    while time.monotonic() - started < 0.2:  # this thread busy the whole time
+        pass
+    spent = _loop_time(pid, before, time.monotonic() - started)
+    assert spent["running"] + spent["waiting_for_cpu"] >= 0.8
+    assert spent["running"] + spent["waiting_for_cpu"] + spent["idle"] == pytest.approx(1.0, abs=0.06)
