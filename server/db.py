@@ -20,6 +20,11 @@ from tortoise.migrations.api import migrate as migrate_api
 
 MODELS_APP = "models"
 POOL_MAX_SIZE = 20
+#: Longest statement text asyncpg keeps prepared per connection (its default is 15 KiB).
+#: A group of intake cases is one statement of about 4.4 KB per case
+#: (services/consultations/group_write.py): from 4 cases on it passes the default, and
+#: above the limit a statement is parsed and planned on every execution.
+MAX_CACHED_STATEMENT = 128 * 1024
 
 
 async def _keep_session(connection: Any) -> None:
@@ -39,6 +44,7 @@ def _connection(database_url: str) -> str | dict[str, Any]:
     config = expand_db_url(database_url)
     config["credentials"].setdefault("maxsize", POOL_MAX_SIZE)
     config["credentials"]["reset"] = _keep_session
+    config["credentials"].setdefault("max_cacheable_statement_size", MAX_CACHED_STATEMENT)
     return config
 
 

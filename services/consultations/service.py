@@ -21,6 +21,7 @@ from typing import Any, NamedTuple, TypeVar
 import structlog
 from prometheus_client import Histogram
 from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.fields import DatetimeField, JSONField
 from tortoise.fields.base import Field
@@ -42,6 +43,7 @@ from services.consultations import classify as classifier
 from services.consultations import deadline_rules
 from services.consultations import workflow
 from services.consultations.deadlines import TZ, Due, due_after
+from services.consultations.group_write import GroupWriter
 from services.consultations.schemas import (CHANNEL_LABELS, ELEMENT_LABELS, KIND_LABELS, ConsultationCreate,
                                             OfflineIntake)
 from services.errors import (Conflict, NotFound, PermissionDenied, TooManyRequests, Unavailable,
@@ -219,7 +221,7 @@ class Staff(NamedTuple):
     username: str | None
 
 
-def _pick_sql(st: Statement, department_id: int, topic_code: str) -> str:
+def _pick_sql(st: Statement, department_id: int, topic_code: str, taken: str = "") -> str:
     """Least open work among the department's active consultants, those with the topic's
     skill first; ties to the lower id so the choice is reproducible (at most one row).
 
@@ -227,7 +229,8 @@ def _pick_sql(st: Statement, department_id: int, topic_code: str) -> str:
     are left out before their load is read. A consultant's open work is the sum of
     their ``consultant_load`` rows, which triggers keep equal to their open cases
     (migration 0011): counting the cases themselves cost one index entry and one heap
-    visit per case of each candidate, on every intake."""
+    visit per case of each candidate, on every intake. ``taken``: an SQL count of the
+    cases that earlier parts of the same statement gave ``u`` (:func:`_write_cases`)."""
     dept, topic = st.p(department_id, "INT"), st.p(topic_code or "", "TEXT")
     role = st.p(str(Role.CONSULTANT), "TEXT")
     staff = f"role = {role} AND {{u}}.department_id = {dept} AND {{u}}.is_active"
@@ -235,7 +238,8 @@ def _pick_sql(st: Statement, department_id: int, topic_code: str) -> str:
     return (f"SELECT u.id, u.display_name, u.username FROM app_user u WHERE u.{staff.format(u='u')} "
             f"AND (EXISTS ({skilled.format(u='u')}) OR NOT EXISTS (SELECT 1 FROM app_user v "
             f"WHERE v.{staff.format(u='v')} AND EXISTS ({skilled.format(u='v')}))) "
-            f"ORDER BY (SELECT COALESCE(SUM(l.open_cases), 0) FROM consultant_load l WHERE l.user_id = u.id), "
+            f"ORDER BY (SELECT COALESCE(SUM(l.open_cases), 0) FROM consultant_load l WHERE l.user_id = u.id)"
+            f"{' + ' + taken if taken else ''}, "
             f"u.id LIMIT 1")
 
 
@@ -578,7 +582,7 @@ async def _intake(rt: Runtime, *, data: ConsultationCreate, enterprise_id: int, 
     working_days = await working_days_for(rt, kind=data.kind, department_id=s.department_id,
                                           service_item_id=s.service_item_id)
     _set(row, clock(row.accepted_at, working_days))
-    notice = await _store_and_dispatch(row, events, dispatchable and s.department_id is not None)
+    notice = await _store_and_dispatch(row, events, dispatchable and s.department_id is not None, rt)
     return row, [], notice[1] if notice is not None else []
 
 
@@ -741,13 +745,27 @@ async def _store(row: Consultation, events: list[ConsultationEvent]) -> None:
     await ConsultationEvent.bulk_create(events)
 
 
+class _Draft(NamedTuple):
+    """A case ready to be written by :func:`_write_cases`, with its first events."""
+
+    row: Consultation
+    events: list[ConsultationEvent]
+    dispatch: bool
+
+
+#: What one case's write returns: (notice campaign, ids of its deliveries ready now), or
+#: None when nobody was assigned.
+Notice = tuple[int, list[int]] | None
+
+
 async def _store_and_dispatch(row: Consultation, events: list[ConsultationEvent],
-                              dispatch: bool) -> tuple[int, list[int]] | None:
+                              dispatch: bool, rt: Runtime | None = None) -> Notice:
     """PostgreSQL: insert a new case with its first events and, if ``dispatch``, assign it
     to the consultant :func:`_pick_sql` finds, record the assignment and write their
     notice (:func:`outbox.notice_ctes`) — all in one statement, hence one implicit
     transaction and one round trip, where the general path takes six (begin, the pick,
     the case, the events, the notice, commit) on every intake (python -m bench intake).
+    With ``rt`` the statement may carry other requests' cases too (:func:`_writer`).
 
     The case's and the first events' columns and values are the ORM's own; the
     assignment's are those :func:`_intake` writes on SQLite, and a parity test holds the
@@ -757,52 +775,99 @@ async def _store_and_dispatch(row: Consultation, events: list[ConsultationEvent]
     in a round trip of its own.
     """
     conn = connections.get("default")
+    draft = _Draft(row, events, dispatch)
+    if rt is None or isinstance(conn, TransactionalDBClient):
+        [notice] = await _write_cases(conn, [draft])
+        return notice
+    return await _writer(rt).write(conn, draft)
+
+
+def _writer(rt: Runtime) -> GroupWriter[_Draft, Notice]:
+    """This process's group writer for intake (:mod:`group_write`)."""
+    writer = rt.extras.get("intake_writer")
+    if writer is None:
+        writer = rt.extras["intake_writer"] = GroupWriter(
+            _write_cases, max_group=rt.settings.intake_group_max, in_flight=rt.settings.intake_writes_in_flight)
+    return writer
+
+
+async def _write_cases(conn: Any, drafts: list[_Draft]) -> list[Notice]:
+    """Write the cases of ``drafts`` in one statement (:func:`_store_and_dispatch`): each
+    case's CTEs carry its position as a suffix, and a row per case comes back. A case
+    dispatched to a department counts the consultants that earlier cases of the same
+    statement picked as open work already (:func:`_pick_sql`'s ``taken``): the
+    statement's parts all read the same snapshot, so the trigger-kept load does not show
+    them yet, and without this a group of questions to one department would all go to
+    the same person."""
     st = Statement(conn)
     ctes: list[str] = []
+    selects: list[str] = []
+    picks: list[str] = []
+    for n, draft in enumerate(drafts):
+        more, select = _case_sql(st, draft, n, picks)
+        ctes += more
+        selects.append(select)
+    found = await conn.execute_query_dict(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", st.params)
+    by_n = {int(r["n"]): r for r in found}
+    if len(by_n) != len(drafts):
+        raise RuntimeError(f"intake write returned {len(by_n)} cases for {len(drafts)}")
+    out: list[Notice] = []
+    for n, draft in enumerate(drafts):
+        r, row = by_n[n], draft.row
+        row.id, row.status, row.assignee_id = int(r["id"]), r["status"], r["assignee_id"]
+        row._saved_in_db = True
+        for e in draft.events:
+            e.consultation_id = row.id
+        out.append(None if r["campaign_id"] is None else (int(r["campaign_id"]), [int(i) for i in r["ready_ids"]]))
+    return out
+
+
+def _case_sql(st: Statement, draft: _Draft, n: int, picks: list[str]) -> tuple[list[str], str]:
+    """One case's CTEs, named with the suffix ``_n``, and the SELECT of its answer row.
+    ``picks``: the pick CTEs of the statement's earlier cases; this case's is added."""
+    row, events = draft.row, draft.events
+    pick, c, e, ea = (f"{x}_{n}" for x in ("pick", "c", "e", "ea"))
+    ctes: list[str] = []
     chosen: dict[str, str] = {}
-    if dispatch:
-        ctes.append(f"pick AS ({_pick_sql(st, row.department_id, row.topic_code)})")
+    if draft.dispatch:
+        taken = (f"(SELECT COUNT(*) FROM ({' UNION ALL '.join(f'SELECT id FROM {p}' for p in picks)}) t "
+                 f"WHERE t.id = u.id)") if picks else ""
+        ctes.append(f"{pick} AS ({_pick_sql(st, row.department_id, row.topic_code, taken)})")
+        picks.append(pick)
         assigned = workflow.next_status("new", "assign")
-        chosen = {"status": f"COALESCE((SELECT {st.p(assigned, 'TEXT')} FROM pick), {st.p(row.status, 'TEXT')})",
-                  "assignee_id": "(SELECT pick.id FROM pick)"}
-    case_cols = ", ".join(c for _, c, _ in _columns(Consultation))
-    ctes.append(f"c AS (INSERT INTO consultation ({case_cols}) VALUES ({_values(st, row, sql=chosen)}) "
+        chosen = {"status": f"COALESCE((SELECT {st.p(assigned, 'TEXT')} FROM {pick}), {st.p(row.status, 'TEXT')})",
+                  "assignee_id": f"(SELECT {pick}.id FROM {pick})"}
+    case_cols = ", ".join(col for _, col, _ in _columns(Consultation))
+    ctes.append(f"{c} AS (INSERT INTO consultation ({case_cols}) VALUES ({_values(st, row, sql=chosen)}) "
                 f"RETURNING id, status, assignee_id)")
-    event_cols = ", ".join(c for n, c, _ in _columns(ConsultationEvent) if n != "consultation_id")
-    rows = ", ".join(f"((SELECT id FROM c), {_values(st, e, 'consultation_id')})" for e in events)
-    ctes.append(f"e AS (INSERT INTO consultation_event (consultation_id, {event_cols}) VALUES {rows} RETURNING id)")
-    notice = ""
-    if dispatch:
+    event_cols = ", ".join(col for name, col, _ in _columns(ConsultationEvent) if name != "consultation_id")
+    rows = ", ".join(f"((SELECT id FROM {c}), {_values(st, ev, 'consultation_id')})" for ev in events)
+    ctes.append(f"{e} AS (INSERT INTO consultation_event (consultation_id, {event_cols}) VALUES {rows} RETURNING id)")
+    notice = "CAST(NULL AS BIGINT) AS campaign_id, CAST(NULL AS BIGINT[]) AS ready_ids"
+    if draft.dispatch:
         # The assignment as _event_row writes it for the system (no actor), its detail
         # as _assign_detail, at the same moment as the case's creation. The history is
         # ordered by id, and sub-statements of one WITH run in no set order: reading
         # all of ``e`` first makes the creation take its id before the assignment.
         text = lambda v: st.p(v, "TEXT")  # noqa: E731
         ctes.append(
-            "ea AS (INSERT INTO consultation_event (consultation_id, action, from_status, to_status, actor_id, "
+            f"{ea} AS (INSERT INTO consultation_event (consultation_id, action, from_status, to_status, actor_id, "
             "actor_role, actor_name, detail, at) "
-            f"SELECT c.id, {text('assign')}, {text('new')}, c.status, NULL, {text('system')}, {text('系统')}, "
+            f"SELECT {c}.id, {text('assign')}, {text('new')}, {c}.status, NULL, {text('system')}, {text('系统')}, "
             f"CAST(json_build_object('assignee_id', p.id, 'assignee', COALESCE(NULLIF(p.display_name, ''), "
             f"p.username), 'reason', '', 'previous_assignee_id', NULL) AS JSONB), "
-            f"{st.p(events[0].at, 'TIMESTAMPTZ')} FROM c JOIN pick p ON p.id = c.assignee_id "
-            f"WHERE (SELECT COUNT(*) FROM e) > 0)")
-        case_id = "(SELECT c.id FROM c)"
+            f"{st.p(events[0].at, 'TIMESTAMPTZ')} FROM {c} JOIN {pick} p ON p.id = {c}.assignee_id "
+            f"WHERE (SELECT COUNT(*) FROM {e}) > 0)")
+        case_id = f"(SELECT {c}.id FROM {c})"
         title, summary, page = _assignment_notice(row)
         sql = outbox.notice_ctes(
-            st, user_id="(SELECT c.assignee_id FROM c)", when="EXISTS (SELECT 1 FROM c WHERE c.assignee_id IS NOT NULL)",
+            st, user_id=f"(SELECT {c}.assignee_id FROM {c})",
+            when=f"EXISTS (SELECT 1 FROM {c} WHERE {c}.assignee_id IS NOT NULL)",
             title=f"LEFT({text(title)} || {case_id}, 64)", summary=summary, page=f"({text(page)} || {case_id})",
-            source_id=case_id, critical=True, kind="case_assigned")
+            source_id=case_id, critical=True, kind="case_assigned", name=f"n_{n}")
         ctes.append(sql.ctes)
-        notice = f", {sql.campaign_id} AS campaign_id, {sql.ready_ids} AS ready_ids"
-    [found] = await conn.execute_query_dict(
-        f"WITH {', '.join(ctes)} SELECT c.id, c.status, c.assignee_id{notice} FROM c", st.params)
-    row.id, row.status, row.assignee_id = int(found["id"]), found["status"], found["assignee_id"]
-    row._saved_in_db = True
-    for e in events:
-        e.consultation_id = row.id
-    if found.get("campaign_id") is None:
-        return None
-    return int(found["campaign_id"]), [int(i) for i in found["ready_ids"]]
+        notice = f"CAST({sql.campaign_id} AS BIGINT) AS campaign_id, CAST({sql.ready_ids} AS BIGINT[]) AS ready_ids"
+    return ctes, f"SELECT {n} AS n, {c}.id, {c}.status, {c}.assignee_id, {notice} FROM {c}"
 
 
 async def recheck_pending(rt: Runtime, limit: int = 100) -> int:

@@ -6,7 +6,11 @@ path took the case: both must leave the same rows."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from tortoise import connections
+from tortoise.exceptions import IntegrityError
 
 from models import Department, User
 from models.consultation import Consultation, ConsultationEvent
@@ -15,6 +19,7 @@ from notifications import outbox
 from services.auth.principal import Principal
 from services.auth.roles import Role
 from services.consultations import service
+from services.consultations.group_write import GroupWriter
 from services.consultations.schemas import ConsultationCreate
 from tests.conftest import BACKEND
 
@@ -120,3 +125,68 @@ async def test_a_department_without_consultants_keeps_the_case_waiting_either_wa
     assert one["case"]["department_id"] == (await Department.get(code="RS")).id
     assert one["case"]["status"] == "new" and one["case"]["assignee_id"] is None
     assert [e[0] for e in one["events"]] == ["create"] and one["notices"] == []
+
+
+# ----------------------------------------------------------------- group commit
+
+
+async def _drafts(rt, owner: User, content: str, plan: list[tuple[str, str]]) -> tuple[list, object]:
+    """Cases ready to write, one per (moderation, key) of ``plan``, deadline set."""
+    data = ConsultationCreate(content=content, kind="consultation")
+    asker = Principal(user_id=owner.id, role=Role.ENTERPRISE_OWNER, enterprise_id=owner.enterprise_id)
+    s = await service.suggest(rt, content, service_item_id=None, policy_department_id=None)
+    days = await service.working_days_for(rt, kind="consultation", department_id=s.department_id,
+                                          service_item_id=s.service_item_id)
+    out = []
+    for moderation, key in plan:
+        row, events = await service._draft(
+            data, s, None, enterprise_id=owner.enterprise_id, asked_by=owner.id, recorded_by=None,
+            channel="miniprogram", contact_name="", moderation=moderation, label=None, actor=asker,
+            idempotency=(f"u{owner.id}", key))
+        service._set(row, service.clock(row.accepted_at, days))
+        out.append(service._Draft(row, events, moderation in service.DISPATCHABLE and s.department_id is not None))
+    return out, s
+
+
+async def test_a_case_written_in_a_group_has_the_same_rows_as_alone(rt, owner, tax_consultant):
+    drafts, s = await _drafts(rt, owner, TAX_QUESTION, [("pass", "group-steps"), ("pass", "group-0"),
+                                                         ("held", "group-1"), ("held", "group-2")])
+    await service._write_in_steps(rt, drafts[0].row, drafts[0].events, s, True)
+    notices = await service._write_cases(connections.get("default"), drafts[1:])
+    assert await _rows(drafts[0].row) == await _rows(drafts[1].row)
+    assert drafts[1].row.assignee_id == tax_consultant.id and notices[0] is not None and notices[0][1]
+    for held, notice in zip(drafts[2:], notices[1:]):
+        assert notice is None
+        rows = await _rows(held.row)
+        assert rows["case"]["status"] == "new" and rows["case"]["assignee_id"] is None
+        assert [e[0] for e in rows["events"]] == ["create", "moderation_hold"] and rows["notices"] == []
+    assert len({d.row.id for d in drafts}) == 4
+
+
+async def test_the_cases_of_one_group_go_to_the_least_loaded_consultants_in_turn(api, rt, owner):
+    staff = []
+    for n in range(3):
+        await api.staff_token("consultant", f"group-tax-{n}", department="SW")
+        staff.append((await User.get(username=f"group-tax-{n}")).id)
+    drafts, _ = await _drafts(rt, owner, TAX_QUESTION, [("pass", f"turn-{n}") for n in range(4)])
+    await service._write_cases(connections.get("default"), drafts)
+    # one statement reads one snapshot: the load its own earlier cases add is counted in it
+    assert [d.row.assignee_id for d in drafts] == [*sorted(staff), min(staff)]
+    load = await service.open_counts(staff)
+    assert load == {min(staff): 2, **{u: 1 for u in sorted(staff)[1:]}}
+
+
+async def test_a_repeated_key_in_a_group_fails_that_case_alone(rt, owner, tax_consultant):
+    """Through the group writer: while one write holds the only slot, three cases queue
+    and leave as one statement; the third repeats the second's key, so the statement
+    fails and each case is written again alone."""
+    drafts, _ = await _drafts(rt, owner, TAX_QUESTION, [("pass", "dup-a"), ("pass", "dup-b"), ("pass", "dup-b"),
+                                                        ("pass", "dup-d")])
+    writer = GroupWriter(service._write_cases, max_group=8, in_flight=1)
+    conn = connections.get("default")
+    results = await asyncio.gather(*(writer.write(conn, d) for d in drafts), return_exceptions=True)
+    assert isinstance(results[2], IntegrityError)
+    assert all(not isinstance(r, BaseException) for i, r in enumerate(results) if i != 2)
+    assert writer.largest == 1 and writer.items == 3  # the group of three never committed
+    keys = sorted(await Consultation.filter(idempotency_key__startswith="dup-").values_list("idempotency_key", flat=True))
+    assert keys == ["dup-a", "dup-b", "dup-d"]
