@@ -59,7 +59,7 @@ class GroupWriter(Generic[T, R]):
         self._queue: deque[tuple[Any, T, asyncio.Future]] = deque()
         self._out = 0
         self._tasks: set[asyncio.Task] = set()
-        #: groups written and items in them, since start (the metrics and tests read them)
+        #: statements that committed, the cases in them and the largest, since start (for tests and debugging)
         self.groups = 0
         self.items = 0
         self.largest = 0
