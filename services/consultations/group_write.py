@@ -18,12 +18,15 @@ A group is one statement, hence one transaction: if it fails — typically one c
 Idempotency-Key is taken, by a replay or by a repeat in the same group — each case of
 the group is written again alone, so that only the case at fault gets the error.
 
-Measured (python -m bench intake, 64 connections, three A/B pairs on a 2-core host):
-groups were mostly of 8; intakes per second rose 7 % (10 % per µs the unchanged
-WeChat sandbox spent, the measure that discounts the host's speed), the API process's
-CPU per intake fell 5.5 % and PostgreSQL's 4.5 %. Most of an intake's cost is per case
-on both sides — the parameters, the executor's nodes, foreign-key checks — which a
-group does not share. A group of 4 or more (about 4.4 KB of SQL per case) is longer than
+Measured (python -m bench intake, 64 connections, 2-core host), as intakes per second
+times the µs the unchanged WeChat sandbox spent on each (the measure that discounts the
+host's drifting speed), against 103–112 without groups: 4 writes in flight 109–120;
+2 in flight 124–134 (the default; PostgreSQL's CPU per intake 25 % lower than without
+groups, the API process's 10 %); 1 in flight 142–143, but then one statement at a time
+carries every case, which caps a process at ``max_group`` per statement's round trip;
+groups of up to 16 did worse than 8 (100–108; more statement shapes to plan per
+connection). Most of an intake's cost stays per case on both sides — the parameters,
+the executor's nodes, foreign-key checks — which a group does not share. A group of 4 or more (about 4.4 KB of SQL per case) is longer than
 the 15 KiB statements asyncpg keeps prepared by default: ``server.db`` raises that
 limit, without which those groups were parsed and planned on every execution and
 PostgreSQL's CPU per intake more than doubled.
@@ -50,7 +53,7 @@ class GroupWriter(Generic[T, R]):
     connection object (the pool's client; a caller inside a transaction must not come
     here, since its statement has to run on its own transaction's connection)."""
 
-    def __init__(self, write_many: WriteMany, *, max_group: int = 8, in_flight: int = 4) -> None:
+    def __init__(self, write_many: WriteMany, *, max_group: int = 8, in_flight: int = 2) -> None:
         if max_group < 1 or in_flight < 1:
             raise ValueError("max_group and in_flight must be at least 1")
         self._write_many = write_many
