@@ -34,6 +34,17 @@ class Store:
 CONN = object()
 
 
+async def _slot_taken(max_group: int = 8) -> tuple[Store, GroupWriter, asyncio.Task]:
+    """A writer with one slot, held by item "a" until ``store.gate`` is set: whatever
+    is written next queues."""
+    store = Store()
+    store.gate = asyncio.Event()
+    writer = GroupWriter(store.write_many, max_group=max_group, in_flight=1)
+    first = asyncio.create_task(writer.write(CONN, "a"))
+    await asyncio.sleep(0)
+    return store, writer, first
+
+
 async def test_an_idle_writer_writes_each_item_at_once_and_alone():
     store = Store()
     writer = GroupWriter(store.write_many, max_group=8, in_flight=2)
@@ -44,11 +55,7 @@ async def test_an_idle_writer_writes_each_item_at_once_and_alone():
 
 
 async def test_items_arriving_while_every_slot_is_busy_leave_together():
-    store = Store()
-    store.gate = asyncio.Event()
-    writer = GroupWriter(store.write_many, max_group=3, in_flight=1)
-    first = asyncio.create_task(writer.write(CONN, "a"))
-    await asyncio.sleep(0)  # "a" holds the only slot
+    store, writer, first = await _slot_taken(max_group=3)
     rest = [asyncio.create_task(writer.write(CONN, x)) for x in "bcdef"]
     await asyncio.sleep(0)
     store.gate.set()
@@ -60,11 +67,7 @@ async def test_items_arriving_while_every_slot_is_busy_leave_together():
 
 
 async def test_one_failing_item_fails_alone_and_the_others_are_written():
-    store = Store()
-    store.gate = asyncio.Event()
-    writer = GroupWriter(store.write_many, max_group=8, in_flight=1)
-    first = asyncio.create_task(writer.write(CONN, "a"))
-    await asyncio.sleep(0)
+    store, writer, first = await _slot_taken()
     rest = {x: asyncio.create_task(writer.write(CONN, x)) for x in ("b", "bad-c", "d")}
     await asyncio.sleep(0)
     store.gate.set()
@@ -86,11 +89,7 @@ async def test_a_failing_item_written_alone_raises_its_own_error():
 
 
 async def test_a_caller_that_gives_up_does_not_stop_the_others():
-    store = Store()
-    store.gate = asyncio.Event()
-    writer = GroupWriter(store.write_many, max_group=8, in_flight=1)
-    first = asyncio.create_task(writer.write(CONN, "a"))
-    await asyncio.sleep(0)
+    store, writer, first = await _slot_taken()
     gone = asyncio.create_task(writer.write(CONN, "b"))
     kept = asyncio.create_task(writer.write(CONN, "c"))
     await asyncio.sleep(0)
@@ -102,12 +101,8 @@ async def test_a_caller_that_gives_up_does_not_stop_the_others():
 
 
 async def test_items_of_different_connections_never_share_a_statement():
-    store = Store()
-    store.gate = asyncio.Event()
-    writer = GroupWriter(store.write_many, max_group=8, in_flight=1)
+    store, writer, first = await _slot_taken()
     other = object()
-    first = asyncio.create_task(writer.write(CONN, "a"))
-    await asyncio.sleep(0)
     tasks = [asyncio.create_task(writer.write(c, x)) for c, x in ((CONN, "b"), (other, "c"), (CONN, "d"))]
     await asyncio.sleep(0)
     store.gate.set()
