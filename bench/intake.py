@@ -361,6 +361,29 @@ def _sandbox():
             proc.kill()
 
 
+def headroom(rps: float, p99_ms: float, cpu_us: dict[str, float], *, processes: int, cores: int,
+             p99_target_ms: float = TARGETS["p99_ms_max"]) -> dict:
+    """How far this host is from the latency target, from the run's own figures.
+
+    wrk keeps every connection busy, so a request's latency is the queue ahead of it:
+    at a fixed connection count the whole latency distribution scales as 1 / rate
+    (Little's law), and the run's p99 becomes the target at ``rps × p99 / target``
+    (``needed_rps``). Two ceilings bound the rate this host can reach, whatever the
+    scheduling: each server process's event loop at one full core (``server_cpu``), and
+    all the cores at the CPU one intake costs the server, PostgreSQL, the sandbox and wrk
+    together (``machine_cpu``). When ``needed_rps`` is above the lower one, no tuning of
+    groups, pools or processes can meet the target here; only CPU per intake can.
+    """
+    server = cpu_us.get("server") or 0.0
+    total = sum(v for v in cpu_us.values() if isinstance(v, (int, float)))
+    out = {"needed_rps": round(rps * p99_ms / p99_target_ms, 1) if p99_target_ms else None,
+           "server_cpu_ceiling_rps": round(processes * 1e6 / server, 1) if server else None,
+           "machine_cpu_ceiling_rps": round(cores * 1e6 / total, 1) if total else None}
+    ceilings = [v for k, v in out.items() if k.endswith("ceiling_rps") and v]
+    out["within_reach"] = bool(ceilings) and out["needed_rps"] is not None and out["needed_rps"] <= min(ceilings)
+    return out
+
+
 def run(seconds: int = 10, connections: int = 64, users: int = 3000, processes: int = 1) -> dict:
     """``processes``: server processes sharing the port (README: several API processes);
     the JSON says how many ran."""
@@ -433,6 +456,10 @@ def run(seconds: int = 10, connections: int = 64, users: int = 3000, processes: 
               # Fractions of the run the (first) server's event loop spent on a core,
               # waiting for one, and asleep (Linux only, else null).
               "server_loop": loop_time,
+              # The rate the p99 target needs at this run's latency shape, against the
+              # rates this host's CPU allows (headroom()).
+              "headroom": headroom(intake.rps, intake.p99_ms, cpu, processes=processes,
+                                   cores=cores.get("of") or os.cpu_count() or 1),
               # The machine is shared: how busy it was says how far to trust the absolute figures.
               "load_avg_1m": {"start": load_start, "end": round(os.getloadavg()[0], 2)},
               "targets": TARGETS}
@@ -450,5 +477,9 @@ def run(seconds: int = 10, connections: int = 64, users: int = 3000, processes: 
                   f"重复 Key {result['duplicates']}，已派单 {result['assigned']}，msgSecCheck {sec_checks} 次")
     console.print("服务端视角（ms，p50/p99）：" + "，".join(
         f"{k} {v['p50']}/{v['p99']}" for k, v in seen.items()))
+    room = result["headroom"]
+    console.print(f"p99 达标所需速率约 {room['needed_rps']}/s；本机 CPU 上限：服务进程 "
+                  f"{room['server_cpu_ceiling_rps']}/s，整机 {room['machine_cpu_ceiling_rps']}/s"
+                  f"（{'可及' if room['within_reach'] else '不可及'}）")
     print(json.dumps(result, ensure_ascii=False))
     return result
