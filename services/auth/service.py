@@ -7,6 +7,7 @@ the lock is a column, not a Redis key, so flushing Redis cannot unlock anyone.
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,7 +26,24 @@ from services.errors import (Conflict, Locked, NotAuthenticated, NotFound, Permi
 from services.runtime import Runtime
 
 TZ = ZoneInfo("Asia/Shanghai")
-_hasher = PasswordHasher()
+
+
+def _password_hasher() -> PasswordHasher:
+    """argon2id at the library's defaults (RFC 9106's low-memory choice: 64 MiB, 3 passes;
+    100–200 ms a hash on a 2-core host), unless ``PASSWORD_HASH_PROFILE=test``.
+
+    The test suites set that profile (tests/conftest.py) because they log staff in
+    hundreds of times, and at 2 × 100–200 ms per login (hash, then verify) that was much
+    of their run. The profile keeps the same code and the same hash format at 1 MiB
+    and 1 pass (under a millisecond). Verification reads its costs from the stored
+    hash, so either kind of hash verifies under either profile; a process that runs
+    with the test profile says so at start (``server.__main__``)."""
+    if os.environ.get("PASSWORD_HASH_PROFILE", "") == "test":
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
+
+
+_hasher = _password_hasher()
 # Verified against when the username does not exist, so timing does not reveal which.
 _DUMMY_HASH = _hasher.hash("no-such-user-dummy-password")
 #: Roles the system admin may give when creating an account; admin roles are the
