@@ -10,7 +10,6 @@ fakeredis, like the other gateway tests.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -24,7 +23,8 @@ from models.redis_keys import Keys
 from wechat.gateway import WeChatGateway
 from wechat.sandbox import DEFAULT_APPS, STATE, SandboxState, create_sandbox_app
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.conftest import REDIS_URL
+
 MINI, MP = DEFAULT_APPS
 TEXT = "请问营业执照变更需要哪些材料？"
 

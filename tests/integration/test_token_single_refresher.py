@@ -8,7 +8,6 @@ sandbox must see exactly one fetch and every caller must hold the same token.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -25,8 +24,9 @@ import redis
 from models.redis_keys import Keys
 from wechat.sandbox import DEFAULT_APPS
 
+from tests.conftest import REDIS_URL
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PROCESSES = 4
 CALLS = 50
 MINI = DEFAULT_APPS[0]

@@ -8,7 +8,6 @@ the embedded set-up — the token lock must behave the same on both.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -31,7 +30,8 @@ from wechat.gateway import (
 )
 from wechat.sandbox import DEFAULT_APPS, STATE, SandboxState, create_sandbox_app
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.conftest import REDIS_URL
+
 MINI, MP = DEFAULT_APPS
 
 
