@@ -32,9 +32,9 @@ def _password_hasher() -> PasswordHasher:
     """argon2id at the library's defaults (RFC 9106's low-memory choice: 64 MiB, 3 passes;
     100–200 ms a hash on a 2-core host), unless ``PASSWORD_HASH_PROFILE=test``.
 
-    The test suites set that profile (tests/conftest.py) because they log staff in
-    hundreds of times, and at 2 × 100–200 ms per login (hash, then verify) that was much
-    of their run. The profile keeps the same code and the same hash format at 1 MiB
+    The test suites set that profile (tests/conftest.py) because they create staff
+    accounts (a hash each) and log them in (a verify each) hundreds of times, and at
+    100–200 ms apiece that was much of their run. The profile keeps the same code and the same hash format at 1 MiB
     and 1 pass (under a millisecond). Verification reads its costs from the stored
     hash, so either kind of hash verifies under either profile; a process that runs
     with the test profile says so at start (``server.__main__``)."""
