@@ -379,8 +379,9 @@ def headroom(rps: float, p99_ms: float, cpu_us: dict[str, float], *, processes: 
     out = {"needed_rps": round(rps * p99_ms / p99_target_ms, 1) if p99_target_ms else None,
            "server_cpu_ceiling_rps": round(processes * 1e6 / server, 1) if server else None,
            "machine_cpu_ceiling_rps": round(cores * 1e6 / total, 1) if total else None}
-    ceilings = [v for k, v in out.items() if k.endswith("ceiling_rps") and v]
-    out["within_reach"] = bool(ceilings) and out["needed_rps"] is not None and out["needed_rps"] <= min(ceilings)
+    ceilings = (out["server_cpu_ceiling_rps"], out["machine_cpu_ceiling_rps"])
+    out["within_reach"] = (None not in ceilings and out["needed_rps"] is not None
+                           and out["needed_rps"] <= min(ceilings))
     return out
 
 

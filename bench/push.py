@@ -29,7 +29,7 @@ import uuid
 import aiohttp
 from rich.console import Console
 
-from bench.common import REDIS_URL, ROOT, RssSampler, free_port, pg_database
+from bench.common import REDIS_URL, ROOT, RssSampler, drop_redis_prefix, free_port, pg_database
 
 TARGETS = {"lost_max": 0, "match_seconds_max": 1.0, "ratio_min": 0.5, "worker_rss_mb_max": 200.0}
 WORKERS = 2
@@ -256,10 +256,8 @@ async def _run(n: int, database_url: str) -> dict:
             sandbox.wait(timeout=10)
         with contextlib.suppress(Exception):
             await db.close_db()
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await redis.delete(*keys)
         await redis.aclose()
+        drop_redis_prefix(REDIS_URL, prefix)
 
     delivered = int(row["delivered"])
     unique_sent = stats["sent_total"] - stats["sent_repeated"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 from collections.abc import AsyncIterator
 from datetime import date
@@ -82,7 +81,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     console.print(f"  健康检查    {base}/healthz  {base}/readyz  {base}/metrics")
     if settings.wechat_mode == "sandbox":
         console.print(f"  微信沙箱    {settings.wechat_base()}  (登录 code: sandbox-<任意名字>)")
-    if os.environ.get("PASSWORD_HASH_PROFILE", "") == "test":
+    from services.auth.service import hashes_at_test_strength
+
+    if hashes_at_test_strength():
         console.print("[bold red]PASSWORD_HASH_PROFILE=test：口令哈希使用测试强度，切勿用于生产[/]")
     web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None,
                 reuse_port=args.reuse_port, handle_signals=True)

@@ -38,9 +38,14 @@ def _password_hasher() -> PasswordHasher:
     and 1 pass (under a millisecond). Verification reads its costs from the stored
     hash, so either kind of hash verifies under either profile; a process that runs
     with the test profile says so at start (``server.__main__``)."""
-    if os.environ.get("PASSWORD_HASH_PROFILE", "") == "test":
+    if hashes_at_test_strength():
         return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     return PasswordHasher()
+
+
+def hashes_at_test_strength() -> bool:
+    """Whether this process hashes passwords at test strength (see :func:`_password_hasher`)."""
+    return os.environ.get("PASSWORD_HASH_PROFILE", "") == "test"
 
 
 _hasher = _password_hasher()
