@@ -46,6 +46,7 @@ class SearchIndex:
     #: term; every consultation intake scores its whole text (python -m bench intake).
     _terms: dict[str, tuple[float, list[tuple[int, float]]]] = field(default_factory=dict, repr=False)
     _names: dict[int, str] = field(default_factory=dict, repr=False)
+    _longest_name: int = field(default=0, repr=False)
 
     @classmethod
     def build(cls, docs: Iterable[Doc], tokenize: Callable[[str], list[str]],
@@ -86,15 +87,20 @@ class SearchIndex:
 
     def _term(self, term: str) -> tuple[float, list[tuple[int, float]]] | None:
         """The idf and per-document tf parts of a term, computed as :meth:`scored` always
-        did (same expressions, same order), so scores stay bit-for-bit identical."""
-        held = self._terms.get(term)
-        if held is None:
-            posting = self.postings.get(term)
-            if not posting:
-                return None
-            held = self._terms[term] = (self._idf(term), [
+        did (same expressions, same order), so scores stay bit for bit identical. A term
+        no item has is remembered as None too: a question's text has more of those than
+        of the others (python -m bench intake)."""
+        try:
+            return self._terms[term]
+        except KeyError:
+            pass
+        posting = self.postings.get(term)
+        held = None
+        if posting:
+            held = (self._idf(term), [
                 (doc_id, tf * (K1 + 1) / (tf + K1 * (1 - B + B * self.lengths[doc_id] / self.avg_len)))
                 for doc_id, tf in posting.items()])
+        self._terms[term] = held
         return held
 
     def _accumulate(self, query_weights: dict[str, float], raw_query: str,
@@ -102,9 +108,12 @@ class SearchIndex:
         scores: dict[int, float] = defaultdict(float)
         terms = dict(query_weights)
         for bg in self.bigrams(raw_query):
-            terms["\x00" + bg] = max(terms.get("\x00" + bg, 0.0), BIGRAM_WEIGHT)
+            key = "\x00" + bg
+            if terms.get(key, 0.0) < BIGRAM_WEIGHT:
+                terms[key] = BIGRAM_WEIGHT
+        cached, term_of = self._terms, self._term
         for term, qw in terms.items():
-            held = self._term(term)
+            held = cached[term] if term in cached else term_of(term)
             if held is None:
                 continue
             idf, parts = held
@@ -120,12 +129,16 @@ class SearchIndex:
                     if doc_id in allowed_ids:
                         scores[doc_id] += w * norm
         needle = raw_query.strip().lower()
-        if needle:
+        if needle and scores:
             if not self._names:
                 self._names.update((i, d.fields.get("name", "").lower()) for i, d in self.docs.items())
-            for doc_id in list(scores):
-                if needle in self._names[doc_id]:
-                    scores[doc_id] *= 1.5
+                self._longest_name = max(map(len, self._names.values()), default=0)
+            # A question longer than every item name is in none of them (most are).
+            if len(needle) <= self._longest_name:
+                names = self._names
+                for doc_id in list(scores):
+                    if needle in names[doc_id]:
+                        scores[doc_id] *= 1.5
         return scores
 
     def scored(self, query_weights: dict[str, float], raw_query: str,
@@ -140,4 +153,11 @@ class SearchIndex:
         """``scored(...)[0]`` (or None) without sorting every match: the classifier only
         looks at the top item. ``min`` keeps the first of equal keys, as the stable sort does."""
         scores = self._accumulate(query_weights, raw_query, None)
-        return min(scores.items(), key=lambda kv: (-kv[1], self.docs[kv[0]].order)) if scores else None
+        if not scores:
+            return None
+        # The highest score, and among the items that have it the first in catalogue order:
+        # what the sort key (-score, order) puts first, without building a key per item.
+        top = max(scores.values())
+        docs = self.docs
+        first = min((doc_id for doc_id, score in scores.items() if score == top), key=lambda i: docs[i].order)
+        return first, top

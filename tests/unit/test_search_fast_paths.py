@@ -48,9 +48,11 @@ INDEX = _index()
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=6), st.sampled_from([None, "D0", "D1"]))
-def test_scores_and_the_best_match_equal_plain_bm25(words, department):
-    raw = "请问" + "".join(words) + "怎么办？"
+@given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=6), st.sampled_from([None, "D0", "D1"]),
+       st.booleans())
+def test_scores_and_the_best_match_equal_plain_bm25(words, department, question):
+    # a question is longer than any name; bare words can be part of one (the name bonus)
+    raw = "请问" + "".join(words) + "怎么办？" if question else "".join(words)
     weights = text.expand(text.tokens(raw))
     allowed = {d.id for d in DOCS if department is None or d.department == department}
     expected = _reference(INDEX, weights, raw, allowed)
@@ -63,3 +65,15 @@ def test_scores_and_the_best_match_equal_plain_bm25(words, department):
 
 def test_nothing_matching_has_no_best():
     assert _index().best({"火星": 1.0}, "火星") is None
+
+
+def test_equal_scores_go_to_the_first_item_in_catalogue_order():
+    twins = [Doc(id=i, department="D", stage="start", order=(order, i), fields={"name": "稳岗补贴申领"})
+             for i, order in ((7, 2), (3, 1), (5, 1))]
+    index = SearchIndex.build(twins, text.tokens, text.bigrams)
+    weights = text.expand(text.tokens("稳岗补贴"))
+    [(first, top), *rest] = index.scored(weights, "稳岗补贴")
+    assert [score for _, score in rest] == [top, top]
+    assert first == 3 and index.best(weights, "稳岗补贴") == (3, top)
+    # the name bonus applies to each twin alike
+    assert top > index.scored(weights, "请问稳岗补贴怎么申领呢")[0][1]
