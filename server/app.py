@@ -14,7 +14,7 @@ from aiohttp import web
 from handlers.appkeys import BACKGROUND, RUNTIME, SANDBOX, SETTINGS
 from models.redis_keys import Keys
 from notifications import outbox, worker
-from server import db, loop_lag, scheduler
+from server import db, loop_lag, redis_lane, scheduler
 from server.middlewares import errors, request_context
 from server.routes import setup_routes
 from server.settings import Settings
@@ -51,7 +51,13 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     redis = app[RUNTIME].redis if app[RUNTIME].redis is not None else make_redis(settings.redis_url)
     app[RUNTIME].redis = redis
+    # The session lookup every request makes goes over its own pipelined connection
+    # (server/redis_lane.py); everything else keeps redis-py.
+    lane = app[RUNTIME].lane = redis_lane.for_client(redis)
     yield
+    if lane is not None:
+        await lane.aclose()
+    app[RUNTIME].lane = None
     await redis.aclose()
 
 

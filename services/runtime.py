@@ -19,4 +19,7 @@ class Runtime:
     keys: Keys
     cipher: Any  # services.crypto.FieldCipher
     gateway: Any = None  # wechat.gateway.WeChatGateway
+    #: server.redis_lane.RedisLane to the same Redis, for the per-request session lookup;
+    #: None where only redis-py applies (the in-process substitute, TLS, a Unix socket)
+    lane: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
