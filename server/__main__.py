@@ -108,6 +108,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
                 console.print("worker started (delivery worker + scheduler)")
                 await asyncio.gather(worker.run_worker(rt), scheduler.run_forever(rt))
             finally:
+                await rt.gateway.close()
                 await http.close()
 
     with contextlib.suppress(KeyboardInterrupt):

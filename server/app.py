@@ -22,6 +22,7 @@ from services.crypto import FieldCipher
 from services.runtime import Runtime
 from services.service_items import text
 from wechat.gateway import WeChatGateway
+from wechat.http_lane import HttpLane
 
 log = structlog.get_logger("server")
 
@@ -77,10 +78,11 @@ def make_gateway(settings: Settings, rt: Runtime, *,
     # No cookie jar: WeChat's APIs set none we need, and filtering a jar costs every request.
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300),
                                  cookie_jar=aiohttp.DummyCookieJar())
+    lane = HttpLane(s.wechat_base(), limit=limit)
     gateway = WeChatGateway(base_url=s.wechat_base(), http=http, redis=rt.redis, keys=rt.keys,
                             appid=s.wechat_appid, secret=s.wechat_secret.get_secret_value(),
                             mp_appid=s.wechat_mp_appid, mp_secret=s.wechat_mp_secret.get_secret_value(),
-                            token_cache_seconds=token_cache_seconds)
+                            token_cache_seconds=token_cache_seconds, lane=lane)
     return gateway, http
 
 
@@ -91,6 +93,7 @@ async def _wechat(app: web.Application) -> AsyncIterator[None]:
     # elsewhere meanwhile answers 40001/42001, which drops the copy and re-reads Redis.
     rt.gateway, http = make_gateway(app[SETTINGS], rt, token_cache_seconds=API_TOKEN_CACHE_SECONDS)
     yield
+    await rt.gateway.close()
     await http.close()
 
 

@@ -28,6 +28,7 @@ from wechat.gateway import (
     WeChatError,
     WeChatGateway,
 )
+from wechat.http_lane import HttpLane
 from wechat.sandbox import DEFAULT_APPS, STATE, SandboxState, create_sandbox_app
 
 from tests.conftest import REDIS_URL
@@ -74,17 +75,30 @@ async def store(request) -> AsyncIterator[tuple[Any, Keys]]:
     await client.aclose()
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
+#: The gateway's calls go over its own kept-alive connections (wechat/http_lane.py), as
+#: the server and worker build it, or through an aiohttp session, as it may be given one:
+#: every test here runs with both, and both must behave the same.
+TRANSPORTS = ["lane", "aiohttp"]
+
+
+@pytest.fixture(params=TRANSPORTS)
+async def http(request) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
+        session.gateway_lanes = [] if request.param == "lane" else None  # type: ignore[attr-defined]
         yield session
+        for lane in session.gateway_lanes or ():  # type: ignore[attr-defined]
+            await lane.close()
 
 
 def make_gateway(http, store, base_url: str, *, timeout: float = 5.0) -> WeChatGateway:
     client, keys = store
+    lane = None
+    if http.gateway_lanes is not None:
+        lane = HttpLane(base_url)
+        http.gateway_lanes.append(lane)
     return WeChatGateway(base_url=base_url, http=http, redis=client, keys=keys,
                          appid=MINI.appid, secret=MINI.secret,
-                         mp_appid=MP.appid, mp_secret=MP.secret, timeout=timeout)
+                         mp_appid=MP.appid, mp_secret=MP.secret, timeout=timeout, lane=lane)
 
 
 @pytest.fixture
