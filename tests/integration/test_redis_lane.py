@@ -70,9 +70,21 @@ async def test_error_replies_raise_redis_py_exceptions(real, lane):
 async def test_concurrent_callers_each_get_their_own_reply(real, lane):
     r, p = real
     await r.mset({f"{p}{i}": str(i) for i in range(300)})
+    await lane.execute("PING")
+    writes = []
+    transport = lane._protocol.transport
+    real_write = transport.write
+
+    def counted(data: bytes) -> None:
+        writes.append(data)
+        real_write(data)
+
+    transport.write = counted
     replies = await asyncio.gather(*(lane.execute("GET", f"{p}{i}") for i in range(300)))
     assert replies == [str(i).encode() for i in range(300)]
     assert lane.connects == 1
+    # commands of one turn of the event loop leave together
+    assert len(writes) == 1 and writes[0].count(b"GET") == 300
 
 
 async def test_a_cancelled_caller_does_not_shift_the_replies(real, lane):
