@@ -300,6 +300,17 @@ def notice_ctes(st: Statement, *, user_id: str, title: str, summary: str, page: 
                                f"WHERE {now_ready})")
 
 
+def notice_params(*, summary: str, critical: bool, kind: str, at_ms: int) -> list[Any]:
+    """The parameters :func:`notice_ctes` adds to its statement for a notice to one user
+    whose preferences filter nothing, in its order, without building the SQL. A caller
+    that keeps the text of its statement (``consultations.service._write_cases``) checks
+    them against the built ones before relying on this: keep the two in step."""
+    if not critical:
+        raise ValueError("notice_params covers critical notices only (their timing has no parameters)")
+    return [datetime.fromtimestamp(at_ms / 1000, UTC), kind[:16], summary[:256], critical,
+            at_ms + CONFIG.claim_timeout_ms, at_ms]
+
+
 # ----------------------------------------------------------------- hand-off
 
 

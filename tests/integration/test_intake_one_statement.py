@@ -190,3 +190,39 @@ async def test_a_repeated_key_in_a_group_fails_that_case_alone(rt, owner, tax_co
     assert writer.largest == 1 and writer.items == 3  # the group of three never committed
     keys = sorted(await Consultation.filter(idempotency_key__startswith="dup-").values_list("idempotency_key", flat=True))
     assert keys == ["dup-a", "dup-b", "dup-d"]
+
+
+async def test_a_group_shape_is_built_once_and_then_only_its_parameters(rt, owner, tax_consultant, monkeypatch):
+    """The statement text of a shape of group is kept once its parameters, computed
+    without the text, matched the built ones; a kept text writes the same rows."""
+    service._GROUP_SQL.clear()
+    plan = [("pass", "shape-a"), ("held", "shape-b"), ("pass", "shape-c")]
+    first, _ = await _drafts(rt, owner, TAX_QUESTION, plan)
+    await service._write_cases(connections.get("default"), first)
+    shape = ((True, 1), (False, 2), (True, 1))
+    assert service._shape(first) == shape and service._GROUP_SQL[shape].startswith("WITH ")
+
+    built = []
+    monkeypatch.setattr(service, "_case_sql", lambda *a, **k: built.append(a) or pytest.fail("text built again"))
+    again, _ = await _drafts(rt, owner, TAX_QUESTION, [(m, k + "-again") for m, k in plan])
+    await service._write_cases(connections.get("default"), again)
+    assert built == []
+    for a, b in zip(first, again):
+        assert (await _rows(a.row))["events"] == (await _rows(b.row))["events"]
+        one, two = (await _rows(a.row))["case"], (await _rows(b.row))["case"]
+        assert {k: v for k, v in one.items() if k != "assignee_id"} == {k: v for k, v in two.items() if k != "assignee_id"}
+    # the same consultant (the only one in 税务) gets both dispatched cases of each group
+    assert {first[0].row.assignee_id, first[2].row.assignee_id, again[0].row.assignee_id} == {tax_consultant.id}
+    notices = [(await _rows(d.row))["notices"] for d in (*first, *again)]
+    assert notices[1] == notices[4] == [] and notices[0] == notices[3] != []
+
+
+async def test_parameters_that_differ_from_the_built_ones_are_never_used(rt, owner, tax_consultant, monkeypatch):
+    service._GROUP_SQL.clear()
+    real = service._group_params
+    monkeypatch.setattr(service, "_group_params", lambda *a: [*real(*a)[:-1], "wrong"])
+    for n in range(2):
+        drafts, _ = await _drafts(rt, owner, TAX_QUESTION, [("pass", f"differ-{n}")])
+        await service._write_cases(connections.get("default"), drafts)
+        assert drafts[0].row.assignee_id == tax_consultant.id
+    assert service._GROUP_SQL[((True, 1),)] == service._UNCHECKED
