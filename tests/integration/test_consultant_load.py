@@ -7,13 +7,14 @@ rows; SQLite: four triggers, one row per consultant)."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 
 import pytest
 from tortoise import connections
 
 from services.consultations import workflow
-from tests.conftest import auth
+from tests.conftest import BACKEND, auth
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 
@@ -151,12 +152,73 @@ async def test_the_migration_fills_the_load_of_cases_already_there(api, topics):
     before = await _agree(3)
     await connections.get("default").execute_script("DELETE FROM consultant_load")
     assert await _loads() == {}
-    migration = importlib.import_module("models.migrations.0011_consultant_load")
     async with in_transaction() as conn:
         class Editor:
             client = conn
 
-        await migration._forward(None, Editor())
+        # 0011 again, and the migrations that changed its triggers since (0019)
+        for name in ("0011_consultant_load", "0019_consultant_load_per_statement"):
+            await importlib.import_module(f"models.migrations.{name}")._forward(None, Editor())
     assert await _agree(3) == before
     await _ask(api, token, "营业执照的住所变更要什么材料？")  # one trigger per change, not two
     await _agree(4)
+
+
+def test_the_per_statement_trigger_counts_the_same_statuses_as_open():
+    migration = importlib.import_module("models.migrations.0019_consultant_load_per_statement")
+    listed = {s.strip(" '") for s in migration.OPEN.strip("()").split(",")}
+    assert listed == set(workflow.OPEN_STATUSES) and migration.SHARDS == 16
+
+
+_CASE = ("INSERT INTO consultation (channel, kind, content, contact_name, element_detail, topic_code, suggestion, "
+         "corrected, status, moderation, accepted_at, working_days, due_at, due_provisional, remind_at, escalate_at, "
+         "overdue, created_at, updated_at, enterprise_id, assignee_id) VALUES {rows}")
+_ROW = ("('miniprogram', 'consultation', '并发派单', '', '', '', '{{}}', FALSE, 'assigned', 'pass', now(), 3, now(), "
+        "FALSE, now(), now(), FALSE, now(), now(), {ent}, {user})")
+
+
+@pytest.mark.skipif(BACKEND != "pg", reason="shards and row locks of concurrent writers exist on PostgreSQL only; "
+                                            "SQLite has one writer")
+async def test_a_statement_takes_its_consultants_rows_in_consultant_order(api, database_url):
+    """Why two groups written at once cannot deadlock (migration 0019): a statement that
+    adds cases for consultants B and A (in that order) waits for A's counter row before it
+    touches B's. Shown with A's row held by another transaction: B's row stays free."""
+    import asyncpg
+
+    from models import User
+
+    await api.staff_token("consultant", "order-a", department="SCJG")
+    await api.staff_token("consultant", "order-b", department="SCJG")
+    a, b = sorted([(await User.get(username=n)).id for n in ("order-a", "order-b")])
+    _, ent = await api.owner("order-owner")
+    url = database_url.replace("postgres://", "postgresql://", 1)
+    writer, holder, prober = [await asyncpg.connect(url) for _ in range(3)]
+    try:
+        shard = writer.get_server_pid() % 16
+        await holder.execute(f"INSERT INTO consultant_load (user_id, shard, open_cases) VALUES ({a}, {shard}, 0), "
+                             f"({b}, {shard}, 0) ON CONFLICT (user_id, shard) DO NOTHING")
+        hold = holder.transaction()
+        await hold.start()
+        await holder.execute(f"SELECT 1 FROM consultant_load WHERE user_id = {a} AND shard = {shard} FOR UPDATE")
+        # B's case first, then A's: the statement blocks on A's row
+        rows = ", ".join(_ROW.format(ent=ent["id"], user=u) for u in (b, a))
+        write = asyncio.create_task(writer.execute(_CASE.format(rows=rows)))
+        for _ in range(100):
+            waiting = await prober.fetchval("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1 "
+                                            "AND wait_event_type = 'Lock'", writer.get_server_pid())
+            if waiting:
+                break
+            await asyncio.sleep(0.02)
+        assert waiting, "the writer should be waiting for A's row"
+        # B's row is free: taking it does not wait
+        probe = prober.transaction()
+        await probe.start()
+        await prober.execute("SET LOCAL lock_timeout = '200ms'")
+        await prober.execute(f"SELECT 1 FROM consultant_load WHERE user_id = {b} AND shard = {shard} FOR UPDATE")
+        await probe.rollback()
+        await hold.rollback()
+        await asyncio.wait_for(write, 5)
+        assert await _loads() == await _open_cases() == {a: 1, b: 1}
+    finally:
+        for conn in (writer, holder, prober):
+            await conn.close()
