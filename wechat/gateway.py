@@ -2,8 +2,11 @@
 
 Why our own and not wechatpy's client: wechatpy's client is synchronous
 (``requests``), unmaintained since 2021 and lacks both the stable access token and
-msgSecCheck v2. We need seven endpoints; a small async adapter over one shared
-``aiohttp.ClientSession`` is less code than wrapping a blocking client in threads.
+msgSecCheck v2. We need seven endpoints; a small async adapter is less code than
+wrapping a blocking client in threads. The server and the workers give it kept-alive
+connections of its own (``wechat/http_lane.py``, a third of aiohttp's CPU per call:
+every consultation intake and every message sent makes one); given only an
+``aiohttp.ClientSession`` it behaves the same (its tests run on both).
 
 Why the access token is coordinated through Redis: every fresh (forced) fetch of a
 token invalidates the previous one, so API processes refreshing on their own would
