@@ -4,7 +4,7 @@ Why our own and not wechatpy's client: wechatpy's client is synchronous
 (``requests``), unmaintained since 2021 and lacks both the stable access token and
 msgSecCheck v2. We need seven endpoints; a small async adapter is less code than
 wrapping a blocking client in threads. The server and the workers give it kept-alive
-connections of its own (``wechat/http_lane.py``, a third of aiohttp's CPU per call:
+connections of its own (``wechat/http_lane.py``, about 40 % of aiohttp's CPU per call:
 every consultation intake and every message sent makes one); given only an
 ``aiohttp.ClientSession`` it behaves the same (its tests run on both).
 
@@ -205,8 +205,8 @@ class WeChatGateway:
                  lane: HttpLane | None = None) -> None:
         self._base = base_url.rstrip("/")
         self._http = http
-        # Calls go over the lane when there is one (wechat/http_lane.py: a third of the
-        # CPU per call), else through ``http``.
+        # Calls go over the lane when there is one (wechat/http_lane.py: about 40 % of
+        # aiohttp's CPU per call), else through ``http``.
         self._lane = lane
         self._redis = redis
         self._keys = keys

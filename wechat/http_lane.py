@@ -3,9 +3,9 @@ sandbox in its place).
 
 Why not aiohttp's client for this: every consultation intake makes one msgSecCheck call
 and the delivery worker one call per message, and an aiohttp request cost the calling
-process about 135 µs of CPU against about 45 µs for the same request on a kept-alive
-connection written and parsed here (both measured against one local JSON endpoint at 16
-concurrent callers). The event loop is what limits an API process (python -m bench
+process 127–142 µs of CPU against 54–57 µs for the same msgSecCheck request here (194–207
+against 74–78 in a slower phase of the host; both against the sandbox process at 16
+concurrent callers, which spent the same on either). The event loop is what limits an API process (python -m bench
 intake). The gateway's needs are narrow — one origin, small JSON bodies, no cookies,
 redirects or proxies — so the client can be too. Responses are parsed by httptools
 (llhttp, the parser Node.js uses): status, Content-Length or chunked bodies, keep-alive.
