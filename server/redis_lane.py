@@ -1,10 +1,10 @@
 """A pipelined Redis connection for the one command every API request sends.
 
 Why: each request's session lookup is one EVALSHA (``services.auth.sessions.resolve``).
-Through redis-py it costs the API process 80–90 µs of CPU at 16 concurrent callers —
+Through redis-py it cost the API process 77–109 µs of CPU at 16 concurrent callers —
 a connection checked out of the pool and back, retry and observability wrappers, the
-command packed in Python — against 10–20 µs for the same command written straight to
-one connection that all callers share (measured here with both against the same Redis).
+command packed in Python — against 20–30 µs for the same command written straight to
+one connection that all callers share (both measured in one run against the same Redis).
 The event loop is what limits an API process (python -m bench intake), so this is CPU
 every request gets back.
 
