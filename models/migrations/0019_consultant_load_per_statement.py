@@ -51,21 +51,21 @@ PG_BACKWARD = [
 ]
 
 
-async def _forward(apps, schema_editor):
+async def _swap(schema_editor, statements: list[str]) -> None:
+    """PostgreSQL only; no case may be written between one trigger's drop and the other's creation."""
     client = schema_editor.client
     if client.capabilities.dialect == "postgres":
-        # no case may be written between the old trigger's drop and the new one's creation
         await client.execute_script("LOCK TABLE consultation IN SHARE ROW EXCLUSIVE MODE")
-        for sql in PG_FORWARD:
+        for sql in statements:
             await client.execute_script(sql)
+
+
+async def _forward(apps, schema_editor):
+    await _swap(schema_editor, PG_FORWARD)
 
 
 async def _backward(apps, schema_editor):
-    client = schema_editor.client
-    if client.capabilities.dialect == "postgres":
-        await client.execute_script("LOCK TABLE consultation IN SHARE ROW EXCLUSIVE MODE")
-        for sql in PG_BACKWARD:
-            await client.execute_script(sql)
+    await _swap(schema_editor, PG_BACKWARD)
 
 
 class Migration(migrations.Migration):
