@@ -171,7 +171,8 @@ _FOLLOWERS_ONE = ("JOIN LATERAL (SELECT MIN(w.openid) AS openid FROM wechat_foll
 
 
 def _deliveries_sql(st: Statement, members: str, *, c_id: str, c_dt: str, kind: str, critical: bool,
-                    now: int, where: str, followers: str = _FOLLOWERS_GROUPED) -> str:
+                    now: int, where: str, followers: str = _FOLLOWERS_GROUPED,
+                    wrap: Callable[[str], str] = lambda sql: sql) -> str:
     """INSERT of one row per (recipient, channel) from ``members`` (see _MEMBER_COLUMNS).
 
     Timing is decided per user in SQL. ``not_before``: NULL = now; else the end of the
@@ -179,7 +180,8 @@ def _deliveries_sql(st: Statement, members: str, *, c_id: str, c_dt: str, kind: 
     the row if nobody has — the claim timeout from now for rows :func:`kick` offers at
     once (so a crash before the kick loses nothing), the due time for deferred rows.
     ``followers``: how the template channel finds a member's official-account openid
-    (``_FOLLOWERS_GROUPED`` or, PostgreSQL only, ``_FOLLOWERS_ONE``).
+    (``_FOLLOWERS_GROUPED`` or, PostgreSQL only, ``_FOLLOWERS_ONE``). ``wrap``: as in
+    :func:`notices_ctes`, for the one parameter written here.
     """
     minute = minute_of_day(now)
     minute_start = now - now % MINUTE_MS
@@ -195,7 +197,7 @@ def _deliveries_sql(st: Statement, members: str, *, c_id: str, c_dt: str, kind: 
                        if held else "")
         not_before = (f"(CASE {digest_case}WHEN {in_quiet_sql(str(minute), 'm.qs', 'm.qe')} = 1 "
                       f"THEN {at_next_sql(minute_start, minute, 'm.qe')} ELSE CAST(NULL AS BIGINT) END)")
-    c_offer = st.p(now + CONFIG.claim_timeout_ms, "BIGINT")
+    c_offer = wrap(st.p(now + CONFIG.claim_timeout_ms, "BIGINT"))
 
     def select(channel: str, openid: str, joins: str, condition: str) -> str:
         return (f"SELECT {c_id}, m.user_id, '{channel}', {openid}, 'queued', {digest}, 0, FALSE, "
@@ -300,15 +302,53 @@ def notice_ctes(st: Statement, *, user_id: str, title: str, summary: str, page: 
                                f"WHERE {now_ready})")
 
 
-def notice_params(*, summary: str, critical: bool, kind: str, at_ms: int) -> list[Any]:
-    """The parameters :func:`notice_ctes` adds to its statement for a notice to one user
-    whose preferences filter nothing, in its order, without building the SQL. A caller
-    that keeps the text of its statement (``consultations.service._write_cases``) checks
-    them against the built ones before relying on this: keep the two in step."""
-    if not critical:
-        raise ValueError("notice_params covers critical notices only (their timing has no parameters)")
-    return [datetime.fromtimestamp(at_ms / 1000, UTC), kind[:16], summary[:256], critical,
-            at_ms + CONFIG.claim_timeout_ms, at_ms]
+def notices_ctes(st: Statement, *, notices: str, critical: bool, kind: str, at_ms: int,
+                 wrap: Callable[[str], str] = lambda sql: sql, name: str = "nn") -> str:
+    """PostgreSQL only: the rows of many :func:`notice_ctes`, one notice to one user per row
+    of ``notices``, written by a fixed number of data-modifying CTEs whatever the count.
+
+    ``notices``: SQL giving ``(key, user_id, title, summary, page, source_id)``, ``key``
+    unique (``title`` already cut to 128 characters, ``page`` to 256). Each row gets its
+    campaign, as :func:`notice_ctes` writes it when its ``when`` holds, and the inbox and
+    delivery rows its user's preferences call for. The last CTE, named ``name``, gives
+    ``(key, campaign_id, ready_ids)``: ids of the deliveries ready now, in id order,
+    empty if none. ``wrap``: how each parameter is written into the text (the caller may
+    hide values from the planner, :func:`consultations.service._write_cases`).
+
+    Why not one :func:`notice_ctes` per row: every CTE's plan nodes are started and shut
+    down on each execution, whatever their rows, and a group of intake cases paid that
+    per case (python -m bench intake). The campaign ids are drawn first, so every row is
+    tied to its notice by ``key`` and not by the order rows come back in. A notice that
+    is not ``critical`` writes the minute into the text (quiet hours, digest): its
+    statement is then a new one every minute, for PostgreSQL to prepare and plan.
+    """
+    now_dt = datetime.fromtimestamp(at_ms / 1000, UTC)
+    src, m, c, ins, dl = (f"{name}_{x}" for x in ("src", "m", "c", "ins", "del"))
+    wanted = f"{_pref_filter(st, 'policy_types', '')} AND {_pref_filter(st, 'departments', '')}"
+    c_dt = wrap(st.p(now_dt, "TIMESTAMPTZ"))
+    members = (f"(SELECT {m}.*, s.campaign_id FROM {m} JOIN {src} s ON s.key = {m}.key "
+               f"JOIN {c} ON {c}.id = s.campaign_id)")
+    deliveries = _deliveries_sql(st, members, c_id="m.campaign_id", c_dt=c_dt, kind=kind, critical=critical,
+                                 now=at_ms, where="m.wanted", followers=_FOLLOWERS_ONE, wrap=wrap)
+    now = wrap(st.p(at_ms, "BIGINT"))
+    return (
+        f"{src} AS MATERIALIZED (SELECT s.*, nextval(CAST((SELECT pg_get_serial_sequence("
+        f"'notification_campaign', 'id')) AS REGCLASS)) AS campaign_id FROM ({notices}) s), "
+        f"{m} AS MATERIALIZED (SELECT s.key, {_MEMBER_COLUMNS}, ({wanted}) AS wanted FROM {src} s "
+        f"JOIN app_user u ON u.id = s.user_id AND u.is_active LEFT JOIN notification_preference p ON p.user_id = u.id), "
+        f"{c} AS (INSERT INTO notification_campaign (id, kind, title, summary, page, source_id, critical, topic, "
+        f"department_code, matched, recipients, read_count, created_at, created_by_id) "
+        f"SELECT s.campaign_id, {wrap(st.p(kind[:16], 'TEXT'))}, s.title, LEFT(s.summary, 256), s.page, s.source_id, "
+        f"{wrap(st.p(critical, 'BOOLEAN'))}, '', '', (SELECT COUNT(*) FROM {m} WHERE {m}.key = s.key), "
+        f"(SELECT COUNT(*) FROM {m} WHERE {m}.key = s.key AND {m}.wanted), 0, {c_dt}, NULL FROM {src} s "
+        f"ORDER BY s.key RETURNING id), "
+        f"{ins} AS (INSERT INTO inbox_message (user_id, campaign_id, created_at) "
+        f"SELECT m.user_id, m.campaign_id, {c_dt} FROM {members} m WHERE m.wanted AND {_NO_DELIVERY} "
+        f"ORDER BY m.key), "
+        f"{dl} AS ({deliveries} RETURNING id, campaign_id, digest, not_before), "
+        f"{name} AS (SELECT s.key, s.campaign_id, COALESCE((SELECT array_agg(d.id ORDER BY d.id) FROM {dl} d "
+        f"WHERE d.campaign_id = s.campaign_id AND NOT d.digest AND (d.not_before IS NULL OR d.not_before <= {now})), "
+        f"CAST('{{}}' AS BIGINT[])) AS ready_ids FROM {src} s)")
 
 
 # ----------------------------------------------------------------- hand-off

@@ -21,9 +21,9 @@ from tortoise.migrations.api import migrate as migrate_api
 MODELS_APP = "models"
 POOL_MAX_SIZE = 20
 #: Longest statement text asyncpg keeps prepared per connection (its default is 15 KiB).
-#: A group of intake cases is one statement of about 4.4 KB per case
-#: (services/consultations/group_write.py): from 4 cases on it passes the default, and
-#: above the limit a statement is parsed and planned on every execution.
+#: Above the limit a statement is parsed and planned on every execution. The intake's
+#: group statement is about 9 KB (``consultations.service._cases_sql``); the raised
+#: limit keeps a longer statement prepared once too.
 MAX_CACHED_STATEMENT = 128 * 1024
 
 

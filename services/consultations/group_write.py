@@ -24,12 +24,12 @@ host's drifting speed), against 103–112 without groups: 4 writes in flight 109
 2 in flight 124–134 (the default; PostgreSQL's CPU per intake 25 % lower than without
 groups, the API process's 10 %); 1 in flight 142–143, but then one statement at a time
 carries every case, which caps a process at ``max_group`` per statement's round trip;
-groups of up to 16 did worse than 8 (100–108; more statement shapes to plan per
-connection). Most of an intake's cost stays per case on both sides — the parameters,
-the executor's nodes, foreign-key checks — which a group does not share. A group of 4 or more (about 4.4 KB of SQL per case) is longer than
-the 15 KiB statements asyncpg keeps prepared by default: ``server.db`` raises that
-limit, without which those groups were parsed and planned on every execution and
-PostgreSQL's CPU per intake more than doubled.
+groups of up to 16 did worse than 8 (100–108), when a group's statement still had CTEs
+of its own for every case. Since a group is one set-based statement, the same text for
+every group (``service._cases_sql``), groups of 16 raised the rate (intakes/s × sandbox µs
+200–214 against 190–193) but not the p99 at that rate (p99 ÷ sandbox µs 0.46–0.52
+against 0.44–0.51): 8 stays the default. The statement is about 9 KB, within what
+asyncpg keeps prepared (``server.db``).
 """
 
 from __future__ import annotations

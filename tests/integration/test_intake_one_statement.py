@@ -11,6 +11,7 @@ import asyncio
 import pytest
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from models import Department, User
 from models.consultation import Consultation, ConsultationEvent
@@ -192,37 +193,47 @@ async def test_a_repeated_key_in_a_group_fails_that_case_alone(rt, owner, tax_co
     assert keys == ["dup-a", "dup-b", "dup-d"]
 
 
-async def test_a_group_shape_is_built_once_and_then_only_its_parameters(rt, owner, tax_consultant, monkeypatch):
-    """The statement text of a shape of group is kept once its parameters, computed
-    without the text, matched the built ones; a kept text writes the same rows."""
-    service._GROUP_SQL.clear()
-    plan = [("pass", "shape-a"), ("held", "shape-b"), ("pass", "shape-c")]
-    first, _ = await _drafts(rt, owner, TAX_QUESTION, plan)
-    await service._write_cases(connections.get("default"), first)
-    shape = ((True, 1), (False, 2), (True, 1))
-    assert service._shape(first) == shape and service._GROUP_SQL[shape].startswith("WITH ")
+class _Recording:
+    """A connection that records the statements it is given and runs them on ``conn``."""
 
-    built = []
-    monkeypatch.setattr(service, "_case_sql", lambda *a, **k: built.append(a) or pytest.fail("text built again"))
-    again, _ = await _drafts(rt, owner, TAX_QUESTION, [(m, k + "-again") for m, k in plan])
-    await service._write_cases(connections.get("default"), again)
-    assert built == []
-    for a, b in zip(first, again):
-        assert (await _rows(a.row))["events"] == (await _rows(b.row))["events"]
-        one, two = (await _rows(a.row))["case"], (await _rows(b.row))["case"]
-        assert {k: v for k, v in one.items() if k != "assignee_id"} == {k: v for k, v in two.items() if k != "assignee_id"}
-    # the same consultant (the only one in 税务) gets both dispatched cases of each group
-    assert {first[0].row.assignee_id, first[2].row.assignee_id, again[0].row.assignee_id} == {tax_consultant.id}
-    notices = [(await _rows(d.row))["notices"] for d in (*first, *again)]
-    assert notices[1] == notices[4] == [] and notices[0] == notices[3] != []
+    def __init__(self, conn) -> None:
+        self.conn, self.capabilities, self.texts = conn, conn.capabilities, []
+
+    async def execute_query_dict(self, sql, params):
+        self.texts.append(sql)
+        return await self.conn.execute_query_dict(sql, params)
 
 
-async def test_parameters_that_differ_from_the_built_ones_are_never_used(rt, owner, tax_consultant, monkeypatch):
-    service._GROUP_SQL.clear()
-    real = service._group_params
-    monkeypatch.setattr(service, "_group_params", lambda *a: [*real(*a)[:-1], "wrong"])
-    for n in range(2):
-        drafts, _ = await _drafts(rt, owner, TAX_QUESTION, [("pass", f"differ-{n}")])
-        await service._write_cases(connections.get("default"), drafts)
-        assert drafts[0].row.assignee_id == tax_consultant.id
-    assert service._GROUP_SQL[((True, 1),)] == service._UNCHECKED
+async def test_every_group_is_written_by_the_same_statement_text(rt, owner, tax_consultant):
+    """Groups of any size and mix of dispatched and held cases (one or two first events)
+    bind arrays to one text, so each connection prepares and plans it once; and a group
+    with a held case between two dispatched ones writes each case as alone."""
+    conn = _Recording(connections.get("default"))
+    groups = [[("pass", "text-a")], [("held", "text-b")],
+              [("pass", "text-c"), ("held", "text-d"), ("pass", "text-e")]]
+    written = []
+    for plan in groups:
+        drafts, _ = await _drafts(rt, owner, TAX_QUESTION, plan)
+        await service._write_cases(conn, drafts)
+        written += drafts
+    assert len(conn.texts) == 3 and len(set(conn.texts)) == 1
+    rows = {d.row.idempotency_key: await _rows(d.row) for d in written}
+    for key in ("text-c", "text-e"):
+        assert rows[key]["case"] == rows["text-a"]["case"] and rows[key]["events"] == rows["text-a"]["events"]
+        assert rows[key]["notices"] == rows["text-a"]["notices"] != []
+    assert rows["text-d"] == rows["text-b"]
+    assert rows["text-b"]["case"]["assignee_id"] is None and rows["text-b"]["notices"] == []
+
+
+async def test_postgresql_keeps_one_generic_plan_for_the_group_statement(rt, owner, tax_consultant):
+    """The arrays' lengths are hidden from the planner (service._cases_sql): after its
+    first five custom plans PostgreSQL switches to the generic one and keeps it, instead
+    of planning the statement on every execution."""
+    async with in_transaction() as tx:  # one connection, so one prepared statement
+        for n in range(8):
+            drafts, _ = await _drafts(rt, owner, TAX_QUESTION, [("pass", f"plan-{n}-{k}") for k in range(1 + n % 3)])
+            await service._write_cases(tx, drafts)
+        [row] = await tx.execute_query_dict(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH RECURSIVE a AS MATERIALIZED%'")
+    assert row["custom_plans"] <= 5 and row["generic_plans"] >= 3
