@@ -156,16 +156,18 @@ async def test_the_migration_fills_the_load_of_cases_already_there(api, topics):
         class Editor:
             client = conn
 
-        # 0011 again, and the migrations that changed its triggers since (0019)
-        for name in ("0011_consultant_load", "0019_consultant_load_per_statement"):
+        # 0011 again, and the migrations that changed its triggers since (0019, 0020)
+        for name in ("0011_consultant_load", "0019_consultant_load_per_statement",
+                     "0020_consultant_load_update_in_order"):
             await importlib.import_module(f"models.migrations.{name}")._forward(None, Editor())
     assert await _agree(3) == before
     await _ask(api, token, "营业执照的住所变更要什么材料？")  # one trigger per change, not two
     await _agree(4)
 
 
-def test_the_per_statement_trigger_counts_the_same_statuses_as_open():
-    migration = importlib.import_module("models.migrations.0019_consultant_load_per_statement")
+@pytest.mark.parametrize("name", ["0019_consultant_load_per_statement", "0020_consultant_load_update_in_order"])
+def test_the_later_triggers_count_the_same_statuses_as_open(name):
+    migration = importlib.import_module(f"models.migrations.{name}")
     listed = {s.strip(" '") for s in migration.OPEN.strip("()").split(",")}
     assert listed == set(workflow.OPEN_STATUSES) and migration.SHARDS == 16
 
@@ -219,6 +221,55 @@ async def test_a_statement_takes_its_consultants_rows_in_consultant_order(api, d
         await hold.rollback()
         await asyncio.wait_for(write, 5)
         assert await _loads() == await _open_cases() == {a: 1, b: 1}
+    finally:
+        for conn in (writer, holder, prober):
+            await conn.close()
+
+
+async def _waits_for_a_lock(prober, pid: int) -> bool:
+    for _ in range(100):
+        if await prober.fetchval("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+                                 pid):
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+@pytest.mark.skipif(BACKEND != "pg", reason="shards and row locks of concurrent writers exist on PostgreSQL only; "
+                                            "SQLite has one writer")
+async def test_a_reassignment_takes_both_consultants_rows_in_consultant_order(api, database_url):
+    """Why a 改派 cannot deadlock with an intake (migration 0020): moving a case from B
+    to A (A's id the lower) waits for A's counter row before it touches B's, as an
+    intake statement does (0019). Shown with A's row held by another transaction: B's
+    row stays free; and the counts are right once A's row is released."""
+    import asyncpg
+
+    from models import User
+
+    await api.staff_token("consultant", "move-a", department="SCJG")
+    await api.staff_token("consultant", "move-b", department="SCJG")
+    a, b = sorted([(await User.get(username=n)).id for n in ("move-a", "move-b")])
+    _, ent = await api.owner("move-owner")
+    url = database_url.replace("postgres://", "postgresql://", 1)
+    writer, holder, prober = [await asyncpg.connect(url) for _ in range(3)]
+    try:
+        shard = writer.get_server_pid() % 16
+        case = await writer.fetchval(_CASE.format(rows=_ROW.format(ent=ent["id"], user=b)) + " RETURNING id")
+        await holder.execute(f"INSERT INTO consultant_load (user_id, shard, open_cases) VALUES ({a}, {shard}, 0) "
+                             f"ON CONFLICT (user_id, shard) DO NOTHING")
+        hold = holder.transaction()
+        await hold.start()
+        await holder.execute(f"SELECT 1 FROM consultant_load WHERE user_id = {a} AND shard = {shard} FOR UPDATE")
+        move = asyncio.create_task(writer.execute(f"UPDATE consultation SET assignee_id = {a} WHERE id = {case}"))
+        assert await _waits_for_a_lock(prober, writer.get_server_pid()), "the move should be waiting for A's row"
+        probe = prober.transaction()
+        await probe.start()
+        await prober.execute("SET LOCAL lock_timeout = '200ms'")
+        await prober.execute(f"SELECT 1 FROM consultant_load WHERE user_id = {b} AND shard = {shard} FOR UPDATE")
+        await probe.rollback()
+        await hold.rollback()
+        await asyncio.wait_for(move, 5)
+        assert await _loads() == await _open_cases() == {a: 1}
     finally:
         for conn in (writer, holder, prober):
             await conn.close()
