@@ -25,11 +25,10 @@ host's drifting speed), against 103–112 without groups: 4 writes in flight 109
 groups, the API process's 10 %); 1 in flight 142–143, but then one statement at a time
 carries every case, which caps a process at ``max_group`` per statement's round trip;
 groups of up to 16 did worse than 8 (100–108), when a group's statement still had CTEs
-of its own for every case. Since a group is one set-based statement, the same text for
-every group (``service._cases_sql``), groups of 16 raised the rate (intakes/s × sandbox µs
+of its own for every case. Since a group is one set-based statement, one text per shape
+of group (``service._cases_sql``), groups of 16 raised the rate (intakes/s × sandbox µs
 200–214 against 190–193) but not the p99 at that rate (p99 ÷ sandbox µs 0.46–0.52
-against 0.44–0.51): 8 stays the default. The statement is about 9 KB, within what
-asyncpg keeps prepared (``server.db``).
+against 0.44–0.51): 8 stays the default.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ id never tells an outsider that a case exists.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import operator
 import time
@@ -805,11 +806,11 @@ def _writer(rt: Runtime) -> GroupWriter[_Draft, Notice]:
 
 
 @functools.cache
-def _array_types(model: type[Model], skip: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
-    """(column, PostgreSQL array type) for :func:`_columns` but ``skip``, in the order of
-    :func:`_bound`. Text columns travel as ``TEXT[]``: a cast to ``VARCHAR(n)[]`` would
-    cut a value that is too long, where the INSERT's own conversion refuses it as the
-    ORM's statement does."""
+def _column_types(model: type[Model], skip: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+    """(column, PostgreSQL type) for :func:`_columns` but ``skip``, in the order of
+    :func:`_bound`: the casts of :func:`_values_sql`'s parameters. Text columns are cast
+    to ``TEXT``: a cast to ``VARCHAR(n)`` would cut a value that is too long, where the
+    INSERT's own conversion refuses it as the ORM's statement does."""
     out = []
     for name, column, f in _columns(model):
         if name in skip:
@@ -817,6 +818,32 @@ def _array_types(model: type[Model], skip: tuple[str, ...] = ()) -> tuple[tuple[
         sql_type = f.get_for_dialect("postgres", "SQL_TYPE")
         out.append((column, "TEXT" if sql_type.startswith("VARCHAR") else sql_type))
     return tuple(out)
+
+
+#: What a case's row in :func:`_cases_sql` carries besides its columns: (name, type).
+_CASE_EXTRA = (("dispatch", "BOOLEAN"), ("first_at", "TIMESTAMPTZ"), ("notice_title", "TEXT"),
+               ("notice_summary", "TEXT"), ("notice_page", "TEXT"))
+
+
+@functools.lru_cache(maxsize=256)
+def _values_sql(shape: tuple[int, ...]) -> tuple[str, str]:
+    """The VALUES rows of :func:`_cases_sql` for a group of ``shape`` (its cases' counts of
+    first events): the cases, numbered ``n`` from 1, each with its columns
+    (:func:`_column_types`) and :data:`_CASE_EXTRA`; then the events, with their case's
+    ``n`` and their rank ``k``. Placeholders run from ``$1`` in that order, which is
+    the order :func:`_cases_sql` lists the values in. Kept per shape: writing some 400
+    placeholders cost about 85 µs a group."""
+    number = itertools.count(1)
+
+    def row(lead: str, types: tuple[tuple[str, str], ...]) -> str:
+        return f"({lead}, " + ", ".join(f"CAST(${next(number)} AS {t})" for _, t in types) + ")"
+
+    case_types = (*_column_types(Consultation), *_CASE_EXTRA)
+    event_types = _column_types(ConsultationEvent, ("consultation_id",))
+    cases = ", ".join(row(str(n), case_types) for n in range(1, len(shape) + 1))
+    rank = itertools.count(1)
+    events = ", ".join(row(f"{n}, {next(rank)}", event_types) for n, count in enumerate(shape, 1) for _ in range(count))
+    return cases, events
 
 
 async def _write_cases(conn: Any, drafts: list[_Draft]) -> list[Notice]:
@@ -843,8 +870,9 @@ async def _write_cases(conn: Any, drafts: list[_Draft]) -> list[Notice]:
 
 def _cases_sql(st: Statement, drafts: list[_Draft], stamp: datetime, at_ms: int) -> str:
     """The cases of a group, their first events, their dispatch and their assignees'
-    notices as one set-based statement: every value travels in an array, one per
-    column, so the text — and PostgreSQL's plan — is the same for every group.
+    notices as one set-based statement. The values come first, as VALUES rows of
+    parameters (:func:`_values_sql`), so the text depends only on the group's shape
+    (how many cases, how many first events each), and every shape's plan on nothing.
 
     - ``a``: the cases, numbered ``n`` from 1 in the group's order, each with its id
       drawn from the sequence first, so that every other row is tied to its case by
@@ -862,33 +890,34 @@ def _cases_sql(st: Statement, drafts: list[_Draft], stamp: datetime, at_ms: int)
     Why one statement for the group: the per-case statement this replaces gave each
     case its own CTEs, and PostgreSQL starts and shuts down every CTE's plan nodes on
     each execution whatever their rows: 350–400 µs of the backend's CPU per case in
-    groups of 8, against 250 for this statement, and 203 in groups of 16 (200 groups
-    each on a bench-populated database). Every parameter is written as a scalar
-    subquery, ``(SELECT $n)``: PostgreSQL then cannot see the arrays' lengths when it
-    plans, so it settles on one generic plan, instead of planning the statement afresh
-    on every execution because each custom plan, knowing the lengths, looked cheaper
-    (about 400 µs per case when the lengths showed).
+    groups of 8, against 200–250 for this statement, and 203 in groups of 16 (200
+    groups each on a bench-populated database; PostgreSQL settles on a generic plan
+    after its first five executions, which a test holds). Why VALUES rows of scalar
+    parameters and not one array per column: asyncpg encodes an array element by
+    element with a Python-level type check each, and the API process — the one that
+    limits the intake rate — spent 545 µs a group of 8 on the statement (building and
+    sending it) with arrays, against 376 with VALUES rows; PostgreSQL's CPU was the same.
     """
     def wrap(sql: str) -> str:
         return f"(SELECT {sql})"
 
-    def array(values: list[Any], sql_type: str) -> str:
-        return wrap(st.p(values, f"{sql_type}[]"))
-
-    case_types = _array_types(Consultation)
-    event_types = _array_types(ConsultationEvent, ("consultation_id",))
-    rows = [_bound(d.row, stamp) for d in drafts]
-    columns = [array(list(values), sql_type) for (_, sql_type), values in zip(case_types, zip(*rows), strict=True)]
-    # Bound before ``first_at`` is read: binding sets an unset event time, as save() would.
-    events = [(n, _bound(ev, stamp, ("consultation_id",))) for n, d in enumerate(drafts, 1) for ev in d.events]
-    notices = [_assignment_notice(d.row) if d.dispatch else ("", "", "") for d in drafts]
-    extra = {"dispatch": array([d.dispatch for d in drafts], "BOOLEAN"),
-             "first_at": array([d.events[0].at for d in drafts], "TIMESTAMPTZ"),
-             "notice_title": array([t for t, _, _ in notices], "TEXT"),
-             "notice_summary": array([s for _, s, _ in notices], "TEXT"),
-             "notice_page": array([p for _, _, p in notices], "TEXT")}
-    event_columns = [array(list(values), sql_type)
-                     for (_, sql_type), values in zip(event_types, zip(*(v for _, v in events)), strict=True)]
+    if st.params:
+        raise ValueError("the group's values must be the statement's first parameters")
+    case_types = _column_types(Consultation)
+    event_types = _column_types(ConsultationEvent, ("consultation_id",))
+    case_values: list[Any] = []
+    event_values: list[Any] = []
+    for d in drafts:
+        values = _bound(d.row, stamp)
+        # Events are bound before ``first_at`` is read: binding sets an unset event time, as save() would.
+        for ev in d.events:
+            event_values += _bound(ev, stamp, ("consultation_id",))
+        title, summary, page = _assignment_notice(d.row) if d.dispatch else ("", "", "")
+        case_values += values
+        case_values += (d.dispatch, d.events[0].at, title, summary, page)
+    st.params += case_values
+    st.params += event_values
+    case_rows, event_rows = _values_sql(tuple(len(d.events) for d in drafts))
     names = [column for column, _ in case_types]
     event_names = ", ".join(column for column, _ in event_types)
     assigned = wrap(st.p(workflow.next_status("new", "assign"), "TEXT"))
@@ -905,8 +934,8 @@ def _cases_sql(st: Statement, drafts: list[_Draft], stamp: datetime, at_ms: int)
         critical=True, kind="case_assigned", at_ms=at_ms, wrap=wrap, name="nn")
     return (
         f"WITH RECURSIVE a AS MATERIALIZED (SELECT nextval(CAST((SELECT pg_get_serial_sequence('consultation', 'id')) "
-        f"AS REGCLASS)) AS id, a.* FROM unnest({', '.join([*columns, *extra.values()])}) WITH ORDINALITY "
-        f"AS a({', '.join([*names, *extra])}, n)), "
+        f"AS REGCLASS)) AS id, a.* FROM (VALUES {case_rows}) AS a(n, {', '.join(names)}, "
+        f"{', '.join(c for c, _ in _CASE_EXTRA)})), "
         f"picks (n, id, display_name, username, taken) AS ("
         f"SELECT CAST(0 AS BIGINT), CAST(NULL AS INT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(ARRAY[] AS INT[]) "
         f"UNION ALL SELECT a.n, x.id, CAST(x.display_name AS TEXT), CAST(x.username AS TEXT), "
@@ -916,8 +945,8 @@ def _cases_sql(st: Statement, drafts: list[_Draft], stamp: datetime, at_ms: int)
         f"FROM a JOIN picks p ON p.n = a.n ORDER BY a.n RETURNING id, status, assignee_id), "
         f"e AS (INSERT INTO consultation_event (consultation_id, {event_names}) "
         f"SELECT a.id, {', '.join(f'ev.{c}' for c, _ in event_types)} "
-        f"FROM unnest({array([n for n, _ in events], 'INT')}, {', '.join(event_columns)}) WITH ORDINALITY "
-        f"AS ev(case_n, {event_names}, k) JOIN a ON a.n = ev.case_n ORDER BY ev.k RETURNING id), "
+        f"FROM (VALUES {event_rows}) AS ev(case_n, k, {event_names}) "
+        f"JOIN a ON a.n = ev.case_n ORDER BY ev.k RETURNING id), "
         f"ea AS (INSERT INTO consultation_event (consultation_id, action, from_status, to_status, actor_id, "
         f"actor_role, actor_name, detail, at) "
         f"SELECT c.id, {text('assign')}, {text('new')}, c.status, NULL, {text('system')}, {text('系统')}, "
