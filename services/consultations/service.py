@@ -890,9 +890,10 @@ def _cases_sql(st: Statement, drafts: list[_Draft], stamp: datetime, at_ms: int)
     Why one statement for the group: the per-case statement this replaces gave each
     case its own CTEs, and PostgreSQL starts and shuts down every CTE's plan nodes on
     each execution whatever their rows: 350–400 µs of the backend's CPU per case in
-    groups of 8, against 200–250 for this statement, and 203 in groups of 16 (200
-    groups each on a bench-populated database; PostgreSQL settles on a generic plan
-    after its first five executions, which a test holds). Why VALUES rows of scalar
+    groups of 8, against 200–250 for this statement, and 203 in groups of 16 (measured
+    when the values still came as arrays, which cost PostgreSQL the same as these rows
+    at 8; 200 groups each on a bench-populated database). PostgreSQL settles on a
+    generic plan after its first five executions, which a test holds. Why VALUES rows of scalar
     parameters and not one array per column: asyncpg encodes an array element by
     element with a Python-level type check each, and the API process — the one that
     limits the intake rate — spent 545 µs a group of 8 on the statement (building and
