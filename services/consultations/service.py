@@ -832,7 +832,7 @@ def _values_sql(shape: tuple[int, ...]) -> tuple[str, str]:
     (:func:`_column_types`) and :data:`_CASE_EXTRA`; then the events, with their case's
     ``n`` and their rank ``k``. Placeholders run from ``$1`` in that order, which is
     the order :func:`_cases_sql` lists the values in. Kept per shape: writing some 400
-    placeholders cost about 85 µs a group."""
+    placeholders each time made building a group of 8 cost 255 µs instead of 137."""
     number = itertools.count(1)
 
     def row(lead: str, types: tuple[tuple[str, str], ...]) -> str:
@@ -849,7 +849,7 @@ def _values_sql(shape: tuple[int, ...]) -> tuple[str, str]:
 async def _write_cases(conn: Any, drafts: list[_Draft]) -> list[Notice]:
     """Write the cases of ``drafts`` in one statement (:func:`_store_and_dispatch`) and
     return, per case, its notice (:data:`Notice`). The statement is :func:`_cases_sql`;
-    a row per case comes back, tied to its case by position."""
+    a row per case comes back, numbered as the group is."""
     stamp, at_ms = now(), outbox.now_ms()
     st = Statement(conn)
     sql = _cases_sql(st, drafts, stamp, at_ms)
@@ -872,7 +872,7 @@ def _cases_sql(st: Statement, drafts: list[_Draft], stamp: datetime, at_ms: int)
     """The cases of a group, their first events, their dispatch and their assignees'
     notices as one set-based statement. The values come first, as VALUES rows of
     parameters (:func:`_values_sql`), so the text depends only on the group's shape
-    (how many cases, how many first events each), and every shape's plan on nothing.
+    (how many cases, how many first events each), and no plan on the values.
 
     - ``a``: the cases, numbered ``n`` from 1 in the group's order, each with its id
       drawn from the sequence first, so that every other row is tied to its case by
@@ -925,9 +925,9 @@ def _cases_sql(st: Statement, drafts: list[_Draft], stamp: datetime, at_ms: int)
     text = lambda v: wrap(st.p(v, "TEXT"))  # noqa: E731
     pick = _pick_of(dept="a.department_id", topic="COALESCE(a.topic_code, '')",
                     role=text(str(Role.CONSULTANT)), taken="cardinality(array_positions(p.taken, u.id))")
-    values = ", ".join("CASE WHEN p.id IS NOT NULL THEN " + assigned + " ELSE a.status END" if name == "status"
-                       else "CASE WHEN a.dispatch THEN p.id ELSE a.assignee_id END" if name == "assignee_id"
-                       else f"a.{name}" for name in names)
+    selected = ", ".join("CASE WHEN p.id IS NOT NULL THEN " + assigned + " ELSE a.status END" if name == "status"
+                         else "CASE WHEN a.dispatch THEN p.id ELSE a.assignee_id END" if name == "assignee_id"
+                         else f"a.{name}" for name in names)
     notice_ctes = outbox.notices_ctes(
         st, notices="SELECT a.n AS key, c.assignee_id AS user_id, LEFT(a.notice_title || c.id, 64) AS title, "
                     "a.notice_summary AS summary, (a.notice_page || c.id) AS page, c.id AS source_id "
@@ -942,7 +942,7 @@ def _cases_sql(st: Statement, drafts: list[_Draft], stamp: datetime, at_ms: int)
         f"UNION ALL SELECT a.n, x.id, CAST(x.display_name AS TEXT), CAST(x.username AS TEXT), "
         f"CASE WHEN x.id IS NULL THEN p.taken ELSE p.taken || x.id END "
         f"FROM picks p JOIN a ON a.n = p.n + 1 LEFT JOIN LATERAL ({pick}) x ON a.dispatch), "
-        f"c AS (INSERT INTO consultation (id, {', '.join(names)}) SELECT a.id, {values} "
+        f"c AS (INSERT INTO consultation (id, {', '.join(names)}) SELECT a.id, {selected} "
         f"FROM a JOIN picks p ON p.n = a.n ORDER BY a.n RETURNING id, status, assignee_id), "
         f"e AS (INSERT INTO consultation_event (consultation_id, {event_names}) "
         f"SELECT a.id, {', '.join(f'ev.{c}' for c, _ in event_types)} "
