@@ -8,7 +8,9 @@ rows; SQLite: four triggers, one row per consultant)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+from typing import Any, NamedTuple
 
 import pytest
 from tortoise import connections
@@ -179,20 +181,30 @@ _ROW = ("('miniprogram', 'consultation', '并发派单', '', '', '', '{{}}', FAL
         "FALSE, now(), now(), FALSE, now(), now(), {ent}, {user})")
 
 
-@pytest.mark.skipif(BACKEND != "pg", reason="shards and row locks of concurrent writers exist on PostgreSQL only; "
-                                            "SQLite has one writer")
-async def test_a_statement_takes_its_consultants_rows_in_consultant_order(api, database_url):
-    """Why two groups written at once cannot deadlock (migration 0019): a statement that
-    adds cases for consultants B and A (in that order) waits for A's counter row before it
-    touches B's. Shown with A's row held by another transaction: B's row stays free."""
+class _Race(NamedTuple):
+    """Two consultants ``a`` < ``b`` of one department, an enterprise ``ent``, and a
+    ``writer`` connection whose shard's counter row of ``a`` another transaction holds
+    until ``release()``; ``prober`` looks on."""
+
+    a: int
+    b: int
+    ent: int
+    writer: Any
+    prober: Any
+    shard: int
+    release: Any
+
+
+@contextlib.asynccontextmanager
+async def _a_row_held(api, database_url: str, name: str):
     import asyncpg
 
     from models import User
 
-    await api.staff_token("consultant", "order-a", department="SCJG")
-    await api.staff_token("consultant", "order-b", department="SCJG")
-    a, b = sorted([(await User.get(username=n)).id for n in ("order-a", "order-b")])
-    _, ent = await api.owner("order-owner")
+    await api.staff_token("consultant", f"{name}-a", department="SCJG")
+    await api.staff_token("consultant", f"{name}-b", department="SCJG")
+    a, b = sorted([(await User.get(username=f"{name}-{x}")).id for x in "ab"])
+    _, ent = await api.owner(f"{name}-owner")
     url = database_url.replace("postgres://", "postgresql://", 1)
     writer, holder, prober = [await asyncpg.connect(url) for _ in range(3)]
     try:
@@ -202,37 +214,43 @@ async def test_a_statement_takes_its_consultants_rows_in_consultant_order(api, d
         hold = holder.transaction()
         await hold.start()
         await holder.execute(f"SELECT 1 FROM consultant_load WHERE user_id = {a} AND shard = {shard} FOR UPDATE")
-        # B's case first, then A's: the statement blocks on A's row
-        rows = ", ".join(_ROW.format(ent=ent["id"], user=u) for u in (b, a))
-        write = asyncio.create_task(writer.execute(_CASE.format(rows=rows)))
-        for _ in range(100):
-            waiting = await prober.fetchval("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1 "
-                                            "AND wait_event_type = 'Lock'", writer.get_server_pid())
-            if waiting:
-                break
-            await asyncio.sleep(0.02)
-        assert waiting, "the writer should be waiting for A's row"
-        # B's row is free: taking it does not wait
-        probe = prober.transaction()
-        await probe.start()
-        await prober.execute("SET LOCAL lock_timeout = '200ms'")
-        await prober.execute(f"SELECT 1 FROM consultant_load WHERE user_id = {b} AND shard = {shard} FOR UPDATE")
-        await probe.rollback()
-        await hold.rollback()
-        await asyncio.wait_for(write, 5)
-        assert await _loads() == await _open_cases() == {a: 1, b: 1}
+        yield _Race(a, b, ent["id"], writer, prober, shard, hold.rollback)
     finally:
         for conn in (writer, holder, prober):
             await conn.close()
 
 
-async def _waits_for_a_lock(prober, pid: int) -> bool:
+async def _waits_then_b_is_free(race: _Race) -> None:
+    """The writer waits for a lock (A's row), and B's row can be taken meanwhile."""
     for _ in range(100):
-        if await prober.fetchval("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
-                                 pid):
-            return True
+        if await race.prober.fetchval("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1 "
+                                      "AND wait_event_type = 'Lock'", race.writer.get_server_pid()):
+            break
         await asyncio.sleep(0.02)
-    return False
+    else:
+        pytest.fail("the writer should be waiting for A's row")
+    probe = race.prober.transaction()
+    await probe.start()
+    await race.prober.execute("SET LOCAL lock_timeout = '200ms'")
+    await race.prober.execute(f"SELECT 1 FROM consultant_load WHERE user_id = {race.b} AND shard = {race.shard} "
+                              "FOR UPDATE")
+    await probe.rollback()
+
+
+@pytest.mark.skipif(BACKEND != "pg", reason="shards and row locks of concurrent writers exist on PostgreSQL only; "
+                                            "SQLite has one writer")
+async def test_a_statement_takes_its_consultants_rows_in_consultant_order(api, database_url):
+    """Why two groups written at once cannot deadlock (migration 0019): a statement that
+    adds cases for consultants B and A (in that order) waits for A's counter row before it
+    touches B's. Shown with A's row held by another transaction: B's row stays free."""
+    async with _a_row_held(api, database_url, "order") as race:
+        # B's case first, then A's: the statement blocks on A's row
+        rows = ", ".join(_ROW.format(ent=race.ent, user=u) for u in (race.b, race.a))
+        write = asyncio.create_task(race.writer.execute(_CASE.format(rows=rows)))
+        await _waits_then_b_is_free(race)
+        await race.release()
+        await asyncio.wait_for(write, 5)
+        assert await _loads() == await _open_cases() == {race.a: 1, race.b: 1}
 
 
 @pytest.mark.skipif(BACKEND != "pg", reason="shards and row locks of concurrent writers exist on PostgreSQL only; "
@@ -242,34 +260,11 @@ async def test_a_reassignment_takes_both_consultants_rows_in_consultant_order(ap
     to A (A's id the lower) waits for A's counter row before it touches B's, as an
     intake statement does (0019). Shown with A's row held by another transaction: B's
     row stays free; and the counts are right once A's row is released."""
-    import asyncpg
-
-    from models import User
-
-    await api.staff_token("consultant", "move-a", department="SCJG")
-    await api.staff_token("consultant", "move-b", department="SCJG")
-    a, b = sorted([(await User.get(username=n)).id for n in ("move-a", "move-b")])
-    _, ent = await api.owner("move-owner")
-    url = database_url.replace("postgres://", "postgresql://", 1)
-    writer, holder, prober = [await asyncpg.connect(url) for _ in range(3)]
-    try:
-        shard = writer.get_server_pid() % 16
-        case = await writer.fetchval(_CASE.format(rows=_ROW.format(ent=ent["id"], user=b)) + " RETURNING id")
-        await holder.execute(f"INSERT INTO consultant_load (user_id, shard, open_cases) VALUES ({a}, {shard}, 0) "
-                             f"ON CONFLICT (user_id, shard) DO NOTHING")
-        hold = holder.transaction()
-        await hold.start()
-        await holder.execute(f"SELECT 1 FROM consultant_load WHERE user_id = {a} AND shard = {shard} FOR UPDATE")
-        move = asyncio.create_task(writer.execute(f"UPDATE consultation SET assignee_id = {a} WHERE id = {case}"))
-        assert await _waits_for_a_lock(prober, writer.get_server_pid()), "the move should be waiting for A's row"
-        probe = prober.transaction()
-        await probe.start()
-        await prober.execute("SET LOCAL lock_timeout = '200ms'")
-        await prober.execute(f"SELECT 1 FROM consultant_load WHERE user_id = {b} AND shard = {shard} FOR UPDATE")
-        await probe.rollback()
-        await hold.rollback()
+    async with _a_row_held(api, database_url, "move") as race:
+        case = await race.writer.fetchval(_CASE.format(rows=_ROW.format(ent=race.ent, user=race.b)) + " RETURNING id")
+        move = asyncio.create_task(race.writer.execute(
+            f"UPDATE consultation SET assignee_id = {race.a} WHERE id = {case}"))
+        await _waits_then_b_is_free(race)
+        await race.release()
         await asyncio.wait_for(move, 5)
-        assert await _loads() == await _open_cases() == {a: 1}
-    finally:
-        for conn in (writer, holder, prober):
-            await conn.close()
+        assert await _loads() == await _open_cases() == {race.a: 1}
