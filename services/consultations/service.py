@@ -160,6 +160,7 @@ class Taxonomy:
     data: topics, active items' departments, and the names a case shows."""
 
     topics: list[classifier.TopicDef]
+    matcher: classifier.TopicMatcher
     item_department: dict[int, int]
     item_names: dict[int, str]
     topic_names: dict[str, str]
@@ -184,8 +185,9 @@ async def taxonomy(rt: Runtime, cat: object | None = None) -> Taxonomy:
         items = await ServiceItem.filter(is_active=True).values_list("id", "department_id", "name")
         topics = await Topic.filter(is_active=True).order_by("sort_order", "id")
         depts = await Department.all().values_list("id", "code", "name")
+        defs = [classifier.TopicDef(t.code, tuple(t.keywords or ()), t.department_id) for t in topics]
         held = rt.extras["consultation_taxonomy"] = (cat, time.monotonic(), Taxonomy(
-            topics=[classifier.TopicDef(t.code, tuple(t.keywords or ()), t.department_id) for t in topics],
+            topics=defs, matcher=classifier.TopicMatcher(defs),
             item_department={int(i): int(d) for i, d, _ in items}, item_names={int(i): n for i, _, n in items},
             topic_names={t.code: t.name for t in topics},
             departments={int(i): {"code": c, "name": n} for i, c, n in depts}))
@@ -200,7 +202,7 @@ async def suggest(rt: Runtime, content: str, *, service_item_id: int | None,
     toks = text.tokens(content)
     tax = await taxonomy(rt, cat)
     return classifier.classify(
-        content, tokens=toks, topics=tax.topics,
+        content, tokens=toks, topics=tax.topics, matcher=tax.matcher,
         item_scores=lambda: [b] if (b := cat.index.best(text.expand(toks), content[:200])) else [],
         item_department=tax.item_department, given_item_id=service_item_id, policy_department_id=policy_department_id)
 

@@ -1,10 +1,11 @@
 """The consultation classifier's pure core: topic by keywords, item only above the score
 threshold, and which department wins."""
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.consultations.classify import ITEM_MIN_SCORE, TopicDef, classify, match_topic, similarity
+from services.consultations.classify import (ITEM_MIN_SCORE, TopicDef, TopicMatcher, classify, match_topic,
+                                            similarity)
 
 TOPICS = [TopicDef("tax", ("发票", "增值税", "申报"), 2), TopicDef("startup", ("营业执照", "开办"), 1),
           TopicDef("policy", ("政策",), None)]
@@ -18,6 +19,29 @@ def _classify(text, *, ranked=(), given_item=None, policy_dept=None):
 def test_topic_is_the_one_mentioned_most():
     assert match_topic("增值税发票怎么申报", [], TOPICS) == ("tax", ["发票", "增值税", "申报"])
     assert match_topic("你好", [], TOPICS) == ("", [])
+
+
+#: a small alphabet, so that keywords overlap, nest, repeat across topics and meet the text
+_CHARS = st.sampled_from(list("增值税发票营业执照开办政策a-]^\\"))
+_WORDS = st.text(_CHARS, max_size=4)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["tax", "startup", "policy", "other"]), st.lists(_WORDS, max_size=5)),
+                max_size=5),
+       st.text(_CHARS, max_size=24), st.lists(_WORDS, max_size=6))
+@settings(max_examples=400)
+def test_the_matcher_answers_as_match_topic(topics, text, tokens):
+    # Same topic and hits, in the same order, for any taxonomy, text and tokens: ties,
+    # a keyword listed twice or by two topics, one-character keywords (by token only)
+    # and characters that mean something in a regular expression.
+    defs = [TopicDef(code, tuple(words), None) for code, words in topics]
+    assert TopicMatcher(defs).match(text, tokens) == match_topic(text, tokens, defs)
+
+
+def test_classify_takes_the_matcher_of_its_topics():
+    s = classify("增值税发票怎么申报", tokens=[], topics=TOPICS, item_scores=list, item_department={},
+                 matcher=TopicMatcher(TOPICS))
+    assert (s.topic_code, s.topic_hits, s.department_id) == ("tax", ["发票", "增值税", "申报"], 2)
 
 
 def test_weak_item_matches_are_not_suggested():

@@ -7,7 +7,9 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.service_items import text
+from unittest.mock import patch
+
+from services.service_items import search, text
 from services.service_items.search import B, BIGRAM_WEIGHT, K1, Doc, SearchIndex
 
 NAMES = ["营业执照变更登记", "食品经营许可证核发", "增值税发票申领", "社会保险参保登记", "稳岗补贴申领",
@@ -77,3 +79,21 @@ def test_equal_scores_go_to_the_first_item_in_catalogue_order():
     assert first == 3 and index.best(weights, "稳岗补贴") == (3, top)
     # the name bonus applies to each twin alike
     assert top > index.scored(weights, "请问稳岗补贴怎么申领呢")[0][1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=6), st.booleans())
+def test_a_catalogue_past_the_dense_size_gets_the_same_best(words, question):
+    raw = "请问" + "".join(words) + "怎么办？" if question else "".join(words)
+    weights = text.expand(text.tokens(raw))
+    dense = INDEX.best(weights, raw)
+    with patch.object(search, "DENSE_MAX", 0):
+        assert _index().best(weights, raw) == dense
+
+
+def test_weights_the_dense_sum_does_not_take_go_the_general_way():
+    # A weight of 0 reaches an item without raising its score: only the general path
+    # tells that item from one no term reached.
+    weights = {"营业执照": 0.0}
+    [first, *_] = _reference(INDEX, weights, "", set(INDEX.docs))
+    assert first[1] == 0.0 and INDEX.best(weights, "") == first

@@ -10,6 +10,8 @@ dictionary that moves them shows here rather than as a different suggested depar
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.service_items import text
 
@@ -46,3 +48,30 @@ def test_a_synonym_finds_its_group():
 def test_empty_text_has_no_tokens():
     assert text.tokens("") == []
     assert text.tokens("   ") == []
+
+
+def test_a_word_seen_before_gives_the_same_tokens():
+    # Tokens of a word are kept once worked out (text._WORD_TOKENS): a second question
+    # with the same words gets what the search mode gives word by word.
+    question = "个体工商户营业执照SCJG-XK-0001变更，需要哪些材料？"
+    first, again = text.tokens(question), text.tokens(question)
+    fresh = [w.strip() for w in text._search_words(question.lower())]
+    assert first == again == [w for w in fresh if w and w not in text.STOPWORDS and text._WORD.search(w)]
+    assert {"个体工商户", "营业执照", "scjg", "0001", "变更", "材料"} <= set(first)
+
+
+def test_the_kept_words_are_bounded(monkeypatch):
+    monkeypatch.setattr(text, "_WORD_TOKENS", {})
+    monkeypatch.setattr(text, "_WORD_TOKENS_MAX", 2)
+    expected = ["营业", "执照", "营业执照", "变更", "登记", "变更登记", "材料"]
+    assert text.tokens("营业执照变更登记材料") == expected
+    assert list(text._WORD_TOKENS) == ["营业执照", "变更登记"]
+    # past the bound, words are still tokenized, only not kept
+    assert text.tokens("营业执照变更登记材料") == expected
+
+
+@given(st.text(st.sampled_from(["营", "业", "执", "a", "1", "，", " ", "\u4e00", "\u9fff", "\u3400", "\ua000", "😀"]),
+               max_size=16))
+def test_bigrams_span_the_han_characters_in_order(s):
+    han = [c for c in s if "\u4e00" <= c <= "\u9fff"]
+    assert text.bigrams(s) == [han[i] + han[i + 1] for i in range(len(han) - 1)]
