@@ -25,9 +25,10 @@ K1, B = 1.2, 0.75
 #: :meth:`SearchIndex.best` sums into one slot per item up to this many items; a larger
 #: catalogue sums into a dict of the items its terms reach, as search does.
 DENSE_MAX = 2048
-#: Weighted terms a table of :meth:`SearchIndex.best` keeps: questions bring words no item
-#: has, and the tables must not grow with every one a process sees. Past this, a term's
-#: parts are worked out on each use.
+#: Terms an index keeps worked out (:meth:`SearchIndex._term`, and each table of
+#: :meth:`SearchIndex.best`): questions bring words no item has, and an index lives as
+#: long as its catalogue version, so it must not grow with every word a process sees.
+#: Past this, a term's parts are worked out on each use.
 _PRODUCTS_MAX = 100_000
 
 
@@ -120,7 +121,8 @@ class SearchIndex:
             held = (self._idf(term), [
                 (doc_id, tf * (K1 + 1) / (tf + K1 * (1 - B + B * self.lengths[doc_id] / self.avg_len)))
                 for doc_id, tf in posting.items()])
-        self._terms[term] = held
+        if len(self._terms) < _PRODUCTS_MAX:
+            self._terms[term] = held
         return held
 
     def _accumulate(self, query_weights: dict[str, float], raw_query: str,

@@ -97,3 +97,16 @@ def test_weights_the_dense_sum_does_not_take_go_the_general_way():
     weights = {"营业执照": 0.0}
     [first, *_] = _reference(INDEX, weights, "", set(INDEX.docs))
     assert first[1] == 0.0 and INDEX.best(weights, "") == first
+
+
+def test_what_an_index_keeps_of_the_words_it_was_asked_is_bounded():
+    # An index lives as long as its catalogue version; questions bring words no item has.
+    index = _index()
+    queries = ["请问" + w + "怎么办？" for w in WORDS] + [f"火星{i}号的营业执照" for i in range(30)]
+    expected = [_index().best(text.expand(text.tokens(q)), q) for q in queries]
+    with patch.object(search, "_PRODUCTS_MAX", 5):
+        assert [index.best(text.expand(text.tokens(q)), q) for q in queries] == expected
+        assert [index.scored(text.expand(text.tokens(q)), q)[:1] for q in queries] == [
+            [e] if e else [] for e in expected]
+    assert len(index._terms) <= 5 and len(index._slotted_bigrams) <= 5
+    assert all(len(table) <= 5 for table in index._slotted.values())
