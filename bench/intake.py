@@ -49,6 +49,7 @@ SERVER_SERIES = {
     "classify": ("sz_intake_stage_seconds", {"stage": "classify"}),
     "content_check": ("sz_intake_stage_seconds", {"stage": "content_check"}),
     "write": ("sz_intake_stage_seconds", {"stage": "write"}),
+    "group_write": ("sz_intake_stage_seconds", {"stage": "group"}),
     "loop_lag": ("sz_event_loop_lag_seconds", {}),
 }
 RATE_PER_HOUR = 10_000

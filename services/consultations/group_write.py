@@ -34,6 +34,7 @@ against 0.44–0.51): 8 stays the default.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -52,10 +53,14 @@ class GroupWriter(Generic[T, R]):
     connection object (the pool's client; a caller inside a transaction must not come
     here, since its statement has to run on its own transaction's connection)."""
 
-    def __init__(self, write_many: WriteMany, *, max_group: int = 8, in_flight: int = 2) -> None:
+    def __init__(self, write_many: WriteMany, *, max_group: int = 8, in_flight: int = 2,
+                 timed: Callable[[float], None] | None = None) -> None:
         if max_group < 1 or in_flight < 1:
             raise ValueError("max_group and in_flight must be at least 1")
         self._write_many = write_many
+        #: told the seconds each statement that committed took, from the call to its answer
+        #: as this process saw it (its event loop's delay in reading the answer included)
+        self._timed = timed
         self.max_group = max_group
         self.in_flight = in_flight
         self._queue: deque[tuple[Any, T, asyncio.Future]] = deque()
@@ -118,9 +123,10 @@ class GroupWriter(Generic[T, R]):
     async def _write_group(self, conn: Any, items: list[T]) -> list[R]:
         """All items in one statement; if that fails, each alone, so that an item's error
         (raised from here for a group of one) is its own."""
+        started = time.perf_counter()
         try:
             results = await self._write_many(conn, items)
-            self._count(len(items))
+            self._count(len(items), started)
             return results
         except Exception:
             if len(items) == 1:
@@ -128,17 +134,20 @@ class GroupWriter(Generic[T, R]):
         return [await self._alone(conn, item) for item in items]
 
     async def _alone(self, conn: Any, item: T) -> Any:
+        started = time.perf_counter()
         try:
             [result] = await self._write_many(conn, [item])
         except Exception as exc:  # noqa: BLE001 — handed to this item's caller
             return _Failed(exc)
-        self._count(1)
+        self._count(1, started)
         return result
 
-    def _count(self, n: int) -> None:
+    def _count(self, n: int, started: float) -> None:
         self.groups += 1
         self.items += n
         self.largest = max(self.largest, n)
+        if self._timed is not None:
+            self._timed(time.perf_counter() - started)
 
 
 class _Failed:

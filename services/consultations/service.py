@@ -345,12 +345,15 @@ async def dispatch(row: Consultation, campaigns: list[int]) -> bool:
 
 #: Wall time of an online intake's own steps, on /metrics: how long the question waited
 #: for classification (CPU only), the content check (a call to WeChat) and the write
-#: (one statement on PostgreSQL; the pool's queue included). python -m bench intake
-#: reports them beside the event loop's lag (server/loop_lag.py), which is what each
-#: of them mostly is when the API process is saturated.
+#: (one statement on PostgreSQL; the pool's queue included), and per statement of the
+#: group writer its round trip (``group``: how long PostgreSQL and the wait for this
+#: process's loop to read the answer take, without the queue before it). python -m
+#: bench intake reports them beside the event loop's lag (server/loop_lag.py), which is
+#: what each of them mostly is when the API process is saturated.
 INTAKE_STAGE = Histogram("sz_intake_stage_seconds", "Wall time of online intake steps", ["stage"],
                          buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28))
-_STAGE_CLASSIFY, _STAGE_CHECK, _STAGE_WRITE = (INTAKE_STAGE.labels(s) for s in ("classify", "content_check", "write"))
+_STAGE_CLASSIFY, _STAGE_CHECK, _STAGE_WRITE, _STAGE_GROUP = (
+    INTAKE_STAGE.labels(s) for s in ("classify", "content_check", "write", "group"))
 
 #: The per-user hourly window intake counts submissions in (``consultation_rate_per_hour``).
 RATE_BUCKET = "consultation"
@@ -838,7 +841,8 @@ def _writer(rt: Runtime) -> GroupWriter[_Draft, Notice]:
     writer = rt.extras.get("intake_writer")
     if writer is None:
         writer = rt.extras["intake_writer"] = GroupWriter(
-            _write_cases, max_group=rt.settings.intake_group_max, in_flight=rt.settings.intake_writes_in_flight)
+            _write_cases, max_group=rt.settings.intake_group_max, in_flight=rt.settings.intake_writes_in_flight,
+            timed=_STAGE_GROUP.observe)
     return writer
 
 
