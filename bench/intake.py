@@ -437,6 +437,9 @@ def run(seconds: int = 10, connections: int = 64, users: int = 3000, processes: 
     db_matches = counts.get("created", -1) <= cases <= counts.get("created", 0) + in_flight
     errors = intake.errors  # socket errors, timeouts and non-2xx answers
     result = {"bench": "intake", "database": "postgresql", "redis": "redis", "wechat": "sandbox process",
+              # Which interpreter build ran the server and the sandbox: builds differ by ~10 %
+              # in the server's CPU per intake (deploy/pick-python).
+              "python": sys.version,
               "connections": connections, "seconds": seconds, "users": len(tokens), "server_processes": processes,
               "consultation_rate_per_hour": RATE_PER_HOUR,
               "intake_rps": round(intake.rps, 1), "intake_p50_ms": round(intake.p50_ms, 2),
