@@ -2,7 +2,7 @@
 # and `make test` (every suite: SQLite + in-process Redis, PostgreSQL + Redis, jest, browser).
 
 # The interpreter the venv is made from: the fastest CPython 3.11 build on PATH (see
-# deploy/pick-python for why; a PGO+LTO build costs the API ~10 % less CPU per request).
+# deploy/pick-python for why; a PGO+LTO build cost the API ~10 % less CPU per intake).
 # Worked out once, and only when a recipe uses it (making the venv).
 PYTHON ?= $(eval PYTHON := $$(shell sh deploy/pick-python))$(PYTHON)
 VENV   := .venv
