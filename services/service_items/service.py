@@ -78,7 +78,9 @@ async def _load(version: str) -> Catalogue:
 
 
 def cache(rt: Runtime) -> VersionedSnapshot[Catalogue]:
-    return rt.extras.setdefault("catalogue", VersionedSnapshot(lambda k: k.catalogue_version(), _load))
+    found = rt.extras.get("catalogue")  # not setdefault: that built a holder (and its lock) per call
+    return found if found is not None else rt.extras.setdefault(
+        "catalogue", VersionedSnapshot(lambda k: k.catalogue_version(), _load))
 
 
 async def bump_version(rt: Runtime) -> None:
