@@ -133,9 +133,10 @@ def servers(database_url: str, *, redis_url: str = REDIS_URL, seed: bool = True,
     # Linux's autogroup scheduling shares the CPU between sessions first: in the caller's
     # session the server shared one share with wrk, the sandbox and this runner, while
     # every PostgreSQL backend (a session each) had a whole one. Five alternating intake
-    # pairs: intakes/s × sandbox µs 202–215 against 195–206, the server's CPU per intake
-    # 4.02–4.28 times the sandbox's against 4.18–4.32 (preempted less, it loses less of
-    # its caches), the loop waiting for a core 9–12 % of the run against 11–13 %.
+    # pairs: intakes/s × sandbox µs 208.7–215.6 against 201.4–209.3, the server's CPU per
+    # intake 3.88–4.13 times the sandbox's against 4.06–4.17 (likely fewer preemptions
+    # cooling its caches); the p99 at a given host speed did not move (p99 ÷ sandbox µs
+    # 0.48–0.55 against 0.49–0.58), as p99/p50 rose with the rate.
     procs = [subprocess.Popen(serve, env=env if n == 0 else {**env, "RUN_BACKGROUND": "false"}, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
              for n in range(processes)]
