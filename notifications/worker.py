@@ -13,7 +13,9 @@ consumer group and never through memory. Safety rests on the database:
   whose ``offer_at`` passed: kicked rows nobody claimed (Redis lost them),
   deferred rows now due, retries now due, and ``sending`` rows whose worker died.
   A FLUSHALL therefore delays messages by at most the claim timeout and loses none;
-* **XAUTOCLAIM** hands entries a dead consumer had read to a live one.
+* **XAUTOCLAIM** hands entries a dead consumer had read to a live one;
+* **a claim is sent only in the first half of its timeout** — a slow worker's rows
+  are left to the sweeper like a dead worker's, never sent after someone else's.
 
 A duplicate send needs a worker to die between WeChat's answer and the commit of
 the batch; each such crash can duplicate at most the sends it had in flight.
@@ -389,12 +391,28 @@ class DeliveryWorker:
         batch = _Batch()
         tasks: list[asyncio.Task[None]] = []
         payloads: dict[tuple[int, str], dict[str, str]] = {}
+        # A claim is sent only while it is young. The sweeper hands a row whose claim
+        # expired to another worker, as it cannot tell a slow worker from a dead one, so
+        # a send late in the claim may be the second message to that user. Rows that
+        # waited past half the claim timeout (mostly for the shared rate: several
+        # batches of every worker are claimed at once) are left claimed, unsent; the
+        # sweeper offers them again when the claim expires, as it does a dead worker's.
+        # The other half leaves room for the send and the commit of its answer. (The
+        # fault test, claims of 4 s: two workers' 4 batches of 100 at 400/s made the
+        # last of them wait past the claim, and 4 users got a message twice, no kill
+        # near. At the defaults, 8 workers' 800 claims each at 50/s would outwait 120 s.)
+        fresh_until = attempt_at + self.cfg.claim_timeout_ms // 2
+        stale = 0
 
         async def sender(granted: deque[Claimed]) -> None:
+            nonlocal stale
             # A few senders per granted chunk, each taking the next row: far fewer tasks
             # than one per message, which is most of a worker's own CPU per message.
             while granted:
                 row = granted.popleft()
+                if self.clock() >= fresh_until:
+                    stale += 1
+                    continue
                 key = (row.campaign_id, row.note)
                 if key not in payloads:
                     _, title, summary, _ = self._texts[row.campaign_id]
@@ -403,8 +421,12 @@ class DeliveryWorker:
                 self._answer(batch, await self._send_one(row, payloads[key]), attempt_at)
 
         async def launch() -> None:
+            nonlocal stale
             pending = list(rows)
             while pending:
+                if self.clock() >= fresh_until:
+                    stale += len(pending)
+                    break
                 n = await self.bucket.take(len(pending))
                 granted, pending = deque(pending[:n]), pending[n:]
                 tasks.extend(asyncio.create_task(sender(granted))
@@ -421,6 +443,9 @@ class DeliveryWorker:
             await batch.recorded.wait()
             if batch.error is not None:
                 raise batch.error
+            if stale:
+                self.stats["stale"] += stale
+                log.info("delivery_claims_left_to_expire", rows=stale, worker=self.name)
         except BaseException:
             launcher.cancel()
             for t in tasks:

@@ -394,6 +394,39 @@ async def test_after_redis_loses_everything_the_sweeper_offers_the_rows_again(rt
     assert sorted(m["touser"] for m in sandbox_state.sent) == sorted(p.openid for p in people)
 
 
+async def test_a_claim_that_waited_too_long_for_the_rate_is_not_sent_but_offered_again(
+        rt, settings, sandbox_state):
+    """A row that waited for the shared send rate past half its claim is left claimed and
+    unsent: the sweeper may already hand it to another worker once the claim expires, and
+    a send then would be a second message. When the claim expires it is offered again,
+    and the user gets one message and pays one credit."""
+    clock = Clock(tomorrow("10:00"))
+    alice, bob = await person(credits=2, settings=settings), await person(credits=2, settings=settings)
+    cid = await publish([alice, bob], at_ms=clock())
+    assert await outbox.kick(rt, cid) == 2
+    worker = DeliveryWorker(rt, clock=clock)
+    take = worker.bucket.take
+
+    async def slow_take(n: int) -> int:  # the rate is busy for 31 s of the 60 s claim
+        clock.advance(31)
+        return await take(n)
+
+    worker.bucket.take = slow_take
+    await worker.run_until_idle()
+    assert sandbox_state.calls.get("subscribe_send", 0) == 0
+    assert {d.status for d in await Delivery.filter(campaign_id=cid)} == {"sending"}
+    assert worker.stats["stale"] == 2
+
+    worker.bucket.take = take
+    await worker.run_until_idle()  # the claim (60 s) has not expired yet: nothing is offered
+    assert sandbox_state.calls.get("subscribe_send", 0) == 0
+    clock.advance(30)
+    await worker.run_until_idle()
+    assert {d.status for d in await Delivery.filter(campaign_id=cid)} == {"delivered"}
+    assert sends(sandbox_state, alice.openid) == 1 and sends(sandbox_state, bob.openid) == 1
+    assert await credit(alice, settings) == 1 and await credit(bob, settings) == 1
+
+
 # ------------------------------------------------- the SQL arithmetic is the pure one
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
