@@ -147,9 +147,7 @@ def _counting(rt: Runtime, count: Count, window: str) -> tuple[str, str, int, st
     head and tail, its expiry and the roles that count (",a,b,"). The same for every
     request of a route in the hour, so made once per (route's count, hour) and kept
     (a few µs of every counted lookup)."""
-    made = rt.extras.get("session_counting")
-    if made is None:
-        made = rt.extras["session_counting"] = {}
+    made: dict = rt.held("session_counting", dict)
     found = made.get((count, window))
     if found is None:
         if len(made) >= 64:  # last hour's windows

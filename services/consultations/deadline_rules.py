@@ -84,9 +84,7 @@ async def _load(version: str) -> Rules:
 
 
 def _cache(rt: Runtime) -> VersionedSnapshot[Rules]:
-    found = rt.extras.get("deadline_rules")  # not setdefault: that would build a holder per call
-    return found if found is not None else rt.extras.setdefault(
-        "deadline_rules", VersionedSnapshot(lambda k: k.deadline_rules_version(), _load))
+    return rt.held("deadline_rules", lambda: VersionedSnapshot(lambda k: k.deadline_rules_version(), _load))
 
 
 async def rules_for(rt: Runtime) -> Rules:

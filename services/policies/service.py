@@ -217,8 +217,7 @@ class ProfileCache:
 
 
 def profile_cache(rt: Runtime) -> ProfileCache:
-    found = rt.extras.get("enterprise_profiles")
-    return found if found is not None else rt.extras.setdefault("enterprise_profiles", ProfileCache())
+    return rt.held("enterprise_profiles", ProfileCache)
 
 
 # ----------------------------------------------------------------- published snapshot
@@ -334,9 +333,7 @@ async def _load(version: str) -> Snapshot:
 
 
 def cache(rt: Runtime) -> VersionedSnapshot[Snapshot]:
-    found = rt.extras.get("policies")  # not setdefault: that would build a snapshot holder per request
-    return found if found is not None else rt.extras.setdefault(
-        "policies", VersionedSnapshot(lambda k: k.policy_version(), _load))
+    return rt.held("policies", lambda: VersionedSnapshot(lambda k: k.policy_version(), _load))
 
 
 async def bump_version(rt: Runtime) -> None:

@@ -78,9 +78,7 @@ async def _load(version: str) -> Catalogue:
 
 
 def cache(rt: Runtime) -> VersionedSnapshot[Catalogue]:
-    found = rt.extras.get("catalogue")  # not setdefault: that built a holder (and its lock) per call
-    return found if found is not None else rt.extras.setdefault(
-        "catalogue", VersionedSnapshot(lambda k: k.catalogue_version(), _load))
+    return rt.held("catalogue", lambda: VersionedSnapshot(lambda k: k.catalogue_version(), _load))
 
 
 async def bump_version(rt: Runtime) -> None:

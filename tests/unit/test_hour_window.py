@@ -31,12 +31,11 @@ def test_the_window_agrees_with_the_clock():
 def test_the_lookup_counts_in_the_window_it_is_given_though_it_keeps_the_arguments():
     """The counting arguments of the session lookup are kept per route and hour: a new
     hour must still count in its own key, and two routes' roles must not mix."""
-    from types import SimpleNamespace
-
     from models.redis_keys import Keys
     from services.auth.roles import Role
+    from services.runtime import Runtime
 
-    rt = SimpleNamespace(keys=Keys("t1"), extras={})
+    rt = Runtime(settings=None, redis=None, keys=Keys("t1"), cipher=None)
     asks = sessions.Count("consultation", frozenset({Role.ENTERPRISE_OWNER, Role.ENTERPRISE_MEMBER}))
     other = sessions.Count("consultation", frozenset({Role.ENTERPRISE_OWNER}))
     for window in ("2026123123", "2027010100", "2026123123"):
