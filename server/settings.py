@@ -71,8 +71,8 @@ class Settings(BaseSettings):
     consultation_rate_per_hour: int = Field(default=20, ge=1, le=10000)
     #: PostgreSQL intake group commit (services/consultations/group_write.py): writes out
     #: at once before new cases queue, and the most cases one statement carries.
-    intake_writes_in_flight: int = Field(default=2, ge=1, le=64)
-    intake_group_max: int = Field(default=12, ge=1, le=32)
+    intake_writes_in_flight: int = Field(default=1, ge=1, le=64)
+    intake_group_max: int = Field(default=24, ge=1, le=32)
 
     #: Key for encrypting personal fields at rest (any length; it is stretched).
     field_encryption_key: SecretStr = SecretStr("dev-only-field-key-change-me")

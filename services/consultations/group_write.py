@@ -11,31 +11,41 @@ How a group forms: nothing waits on a timer. While fewer than ``in_flight`` writ
 out, a case is written at once, alone, by the request that brought it — an idle server
 answers exactly as before. Only when ``in_flight`` writes are already out does a case
 queue; when a write comes back, everything queued by then (up to ``max_group``) leaves
-as the next group. So groups grow with load, and a case waits at most for one write
-to return, which it would otherwise have spent waiting for a pooled connection.
+as the next group — before the callers of the write that came back resume, so that the
+database has the next statement while they build and send their answers. So groups grow
+with load, and a case waits at most for one write to return, which it would otherwise
+have spent waiting for a pooled connection.
 
 A group is one statement, hence one transaction: if it fails — typically one case's
 Idempotency-Key is taken, by a replay or by a repeat in the same group — each case of
 the group is written again alone, so that only the case at fault gets the error.
 
-Measured (python -m bench intake, 64 connections, 2-core host), as intakes per second
-times the µs the unchanged WeChat sandbox spent on each (the measure that discounts the
-host's drifting speed), against 103–112 without groups: 4 writes in flight 109–120;
-2 in flight 124–134 (the default; PostgreSQL's CPU per intake 25 % lower than without
-groups, the API process's 10 %); 1 in flight 142–143, but then one statement at a time
-carries every case, which caps a process at ``max_group`` per statement's round trip;
-groups of up to 16 did worse than 8 (100–108), when a group's statement still had CTEs
-of its own for every case. Since a group is one set-based statement, one text per shape
-of group (``service._cases_sql``), groups of 16 raised the rate (intakes/s × sandbox µs
-200–214 against 190–193) but not the p99 at that rate (p99 ÷ sandbox µs 0.46–0.52
-against 0.44–0.51).
+Why one write out at a time (the default): two statements out at once lock the same
+parent rows — the foreign-key checks take a KEY SHARE lock on the department, the
+consultant and the service item of every case — from two transactions, and PostgreSQL
+records each such shared lock as a multixact (about 1,100 MultiXact pages touched in a
+run with two out, none with one). Its CPU per intake was 2.2–2.4 times the unchanged
+WeChat sandbox's with two out, 1.7–1.9 with one.
 
-At 64 connections every group was full at 8 (1,812 statements for 14,479 cases). With
-the statement's values as VALUES rows of parameters and the interpreter of ``make``,
-five alternating rounds: groups of up to 12 gave intakes/s × sandbox µs 207.8–215.7
-against 206.1–209.2 at 8, p99 ÷ sandbox µs 0.47–0.51 against 0.46–0.54, PostgreSQL's
-CPU per intake 2.38–2.45 times the sandbox's against 2.46–2.50; 3 writes in flight did
-worse at either size (197.7–205.6: PostgreSQL 2.65–2.79). 12 is the default.
+Measured (python -m bench intake, 64 connections, 2-core host), as intakes per second
+times the µs the sandbox spent on each (the measure that discounts the host's drifting
+speed), and p99 ÷ sandbox µs (the latency at a given host speed). Before this order and
+this default, 2 out and groups of up to 12: 203–214 and 0.47–0.58. The next group sent
+before its predecessor's callers resume, alone, at the same 2 and 12: 218–223 and
+0.44–0.51 (three pairs). Both, with one out: groups of up to 24 gave 236–254 and
+0.42–0.46 (twelve runs), the API process's CPU per intake 3.4–3.7 times the sandbox's
+against 3.9–4.1, PostgreSQL's 1.7–1.9 against 2.3–2.4; up to 16 gave 224–243 and
+0.39–0.53, up to 20 234–254 and 0.39–0.47, up to 28 236–248 and 0.43–0.47, up to 32
+228–234 and 0.47–0.50, up to 48 210–215 and 0.51–0.54 (groups of varied sizes there,
+likely dearer because each size is a statement of its own that PostgreSQL plans and
+keeps per connection). One out without the early send, at 20 or 24: 199–204, the machine
+1.51–1.61 cores busy against 1.63–1.72 — the database idled while the answers went out. 24 is
+the default; at 64 connections nearly every group is full.
+
+Earlier figures, in the same units where they were taken so: groups of 16 against 8
+did worse (100–108 against 103–112 without groups) when a group's statement still had
+CTEs of its own for every case; since a group is one set-based statement
+(``service._cases_sql``), larger groups have done better.
 """
 
 from __future__ import annotations
@@ -107,7 +117,14 @@ class GroupWriter(Generic[T, R]):
 
     async def _run(self, conn: Any, group: list[tuple[Any, T, asyncio.Future]]) -> None:
         try:
-            results = await self._write_group(conn, [item for _, item, _ in group])
+            try:
+                results = await self._write_group(conn, [item for _, item, _ in group])
+            finally:
+                # The next group leaves before this one's callers wake: its task is
+                # scheduled ahead of theirs, so its statement is on its way to the
+                # database while they build and send their answers, not after.
+                self._out -= 1
+                self._drain()
             for (_, _, future), result in zip(group, results, strict=True):
                 if future.done():  # its request was cancelled; the case is written all the same
                     continue
@@ -123,9 +140,6 @@ class GroupWriter(Generic[T, R]):
             for _, _, future in group:
                 if not future.done():
                     future.set_exception(exc)
-        finally:
-            self._out -= 1
-            self._drain()
 
     async def _write_group(self, conn: Any, items: list[T]) -> list[R]:
         """All items in one statement; if that fails, each alone, so that an item's error

@@ -66,6 +66,27 @@ async def test_items_arriving_while_every_slot_is_busy_leave_together():
     assert store.rows == list("abcdef") and writer.largest == 3
 
 
+async def test_the_next_group_leaves_before_the_callers_of_the_last_one_resume():
+    # With one write out at a time, the database idles from a group's answer until the
+    # next statement arrives: the next group must be sent before the callers of the group
+    # that came back build and send their answers, not after all of them.
+    store, log = Store(), []
+
+    async def write_many(conn: object, items: list[str]) -> list[str]:
+        log.append("write " + "".join(items))
+        return await store.write_many(conn, items)
+
+    writer = GroupWriter(write_many, max_group=2, in_flight=1)
+
+    async def call(item: str) -> str:
+        result = await writer.write(CONN, item)
+        log.append("back " + item)
+        return result
+
+    assert await asyncio.gather(*(call(x) for x in "abcde")) == [f"id-{x}" for x in "abcde"]
+    assert log == ["write a", "back a", "write bc", "write de", "back b", "back c", "back d", "back e"]
+
+
 async def test_one_failing_item_fails_alone_and_the_others_are_written():
     store, writer, first = await _slot_taken()
     rest = {x: asyncio.create_task(writer.write(CONN, x)) for x in ("b", "bad-c", "d")}
