@@ -70,8 +70,10 @@ class GroupWriter(Generic[T, R]):
     connection object (the pool's client; a caller inside a transaction must not come
     here, since its statement has to run on its own transaction's connection)."""
 
-    def __init__(self, write_many: WriteMany, *, max_group: int = 8, in_flight: int = 2,
+    def __init__(self, write_many: WriteMany, *, max_group: int, in_flight: int,
                  timed: Callable[[float], None] | None = None) -> None:
+        # No defaults here: the product's are settings (INTAKE_GROUP_MAX,
+        # INTAKE_WRITES_IN_FLIGHT), and a second copy of them would drift.
         if max_group < 1 or in_flight < 1:
             raise ValueError("max_group and in_flight must be at least 1")
         self._write_many = write_many

@@ -107,7 +107,7 @@ async def test_each_committed_statement_tells_its_round_trip():
     times: list[float] = []
     store = Store()
     store.gate = asyncio.Event()
-    writer = GroupWriter(store.write_many, in_flight=1, timed=times.append)
+    writer = GroupWriter(store.write_many, max_group=8, in_flight=1, timed=times.append)
     first = asyncio.create_task(writer.write(CONN, "a"))
     await asyncio.sleep(0)
     rest = [asyncio.create_task(writer.write(CONN, x)) for x in ("b", "bad-c", "d")]
@@ -122,7 +122,7 @@ async def test_each_committed_statement_tells_its_round_trip():
 
 async def test_a_failing_item_written_alone_raises_its_own_error():
     store = Store()
-    writer = GroupWriter(store.write_many)
+    writer = GroupWriter(store.write_many, max_group=8, in_flight=2)
     with pytest.raises(ValueError, match="bad"):
         await writer.write(CONN, "bad")
     assert await writer.write(CONN, "ok") == "id-ok"  # the slot was given back
@@ -153,6 +153,6 @@ async def test_items_of_different_connections_never_share_a_statement():
 
 def test_limits_below_one_are_refused():
     with pytest.raises(ValueError):
-        GroupWriter(Store().write_many, max_group=0)
+        GroupWriter(Store().write_many, max_group=0, in_flight=2)
     with pytest.raises(ValueError):
-        GroupWriter(Store().write_many, in_flight=0)
+        GroupWriter(Store().write_many, max_group=8, in_flight=0)
